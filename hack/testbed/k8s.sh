@@ -37,4 +37,4 @@ build() {
   rm -rf "$mod"
   "$OUT/bin/kubeadm" version -o short
 }
-cached k8s "$version" "$0" -- build
+cached k8s "$version" "$(declare -f build)" -- build

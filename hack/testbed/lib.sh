@@ -16,18 +16,28 @@ export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 log() { printf '[testbed %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[testbed] error: %s\n' "$*" >&2; exit 1; }
 
-# recipe_hash FILE...: short content hash of the files that define a build.
-recipe_hash() { cat "$@" "$TESTBED_DIR/lib.sh" | sha256sum | cut -c1-10; }
+# recipe_hash TEXT: short hash of the text that defines a build (the shell functions
+# that build it, from `declare -f`), so editing one recipe rebuilds only that component.
+recipe_hash() { printf '%s' "$1" | sha256sum | cut -c1-10; }
 
-# cached NAME VERSION RECIPE_FILES... -- COMMAND...: runs COMMAND with $OUT set to an
-# empty cache directory unless a finished one exists; prints the directory either way
-# and records how long the step took in $GAMEDAY_CACHE/timings.log.
+# cached NAME VERSION RECIPE -- COMMAND...: runs COMMAND with $OUT set to an empty cache
+# directory unless a finished one exists; prints the directory either way and records
+# how long the step took in $GAMEDAY_CACHE/timings.log. Concurrent callers of the same
+# component wait for each other (flock) instead of building it twice.
 cached() {
-  local name=$1 version=$2; shift 2
-  local files=()
-  while [ "$1" != "--" ]; do files+=("$1"); shift; done; shift
-  local key; key="$version-$(recipe_hash "${files[@]}")"
+  local name=$1 version=$2 recipe=$3; shift 3
+  [ "$1" = "--" ] && shift
+  local key; key="$version-$(recipe_hash "$recipe")"
   local dir="$GAMEDAY_CACHE/$name/$key"
+  # GAMEDAY_PLAN=1: only print where the component would be and whether it is built.
+  if [ -n "${GAMEDAY_PLAN:-}" ]; then
+    [ -f "$dir/.done" ] && printf 'built   %s\n' "$dir" || printf 'missing %s\n' "$dir"
+    return 0
+  fi
+  mkdir -p "$GAMEDAY_CACHE/$name"
+  local lock
+  exec {lock}>"$GAMEDAY_CACHE/$name/.$key.lock"
+  flock "$lock"
   if [ -f "$dir/.done" ]; then
     log "cached  $name $version ($dir)"
     printf '%s\n' "$dir"; return 0
@@ -41,12 +51,4 @@ cached() {
   log "built   $name $version in ${took}s"
   printf '%s %s %s %ss\n' "$(date -u +%FT%TZ)" "$name" "$version" "$took" >> "$GAMEDAY_CACHE/timings.log"
   printf '%s\n' "$dir"
-}
-
-# go_build_module DIR MODULE@VERSION: prepares a throwaway module in DIR requiring MODULE.
-go_module() {
-  local dir=$1 req=$2
-  mkdir -p "$dir"
-  ( cd "$dir" && [ -f go.mod ] || go mod init gameday.local/build >/dev/null 2>&1 )
-  ( cd "$dir" && go mod edit -require="$req" )
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# testbed.sh: builds the offline test bed (`make testbed`): a Docker engine that runs
+# kind's privileged nodes, and kind node images for two adjacent Kubernetes minor
+# versions with every image they need preloaded, all from Go modules and Debian
+# packages. Safe to run again: finished components are reused from $GAMEDAY_CACHE.
+#
+# Environment:
+#   GAMEDAY_K8S_VERSIONS  node image versions (default: "v1.35.4 v1.36.3")
+#   GAMEDAY_CACHE         build cache outside the repo (default: /var/cache/gameday)
+source "$(dirname "$0")/lib.sh"
+versions=${GAMEDAY_K8S_VERSIONS:-v1.35.4 v1.36.3}
+start=$SECONDS
+
+[ "$(id -u)" = 0 ] || die "the test bed installs packages and starts dockerd: run it as root"
+command -v go >/dev/null || die "go is not on PATH"
+mkdir -p "$GAMEDAY_CACHE"
+mark=$(wc -l < "$GAMEDAY_CACHE/timings.log" 2>/dev/null || echo 0)
+
+step() { local s=$SECONDS; log "== $1"; shift; "$@"; log "== done in $((SECONDS - s))s"; }
+step "docker engine" bash "$TESTBED_DIR/docker.sh"
+for v in $versions; do step "kubernetes $v binaries" bash "$TESTBED_DIR/k8s.sh" "$v" >/dev/null; done
+step "node images" bash "$TESTBED_DIR/node.sh" $versions
+step "gameday images" bash "$TESTBED_DIR/gameday-images.sh"
+
+log "what was built this run (step, version, seconds):"
+tail -n +"$((mark + 1))" "$GAMEDAY_CACHE/timings.log" 2>/dev/null | sed 's/^/    /' >&2 || true
+log "node images:"
+for v in $versions; do docker image ls --format '    {{.Repository}}:{{.Tag}}  {{.Size}}' "gameday/node:$v" >&2; done
+log "test bed ready in $((SECONDS - start))s"
