@@ -1,0 +1,155 @@
+package scenario
+
+import (
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+)
+
+// codeScenario is a valid scenario built in Go, before defaults.
+func codeScenario() *Scenario {
+	return &Scenario{
+		Metadata: Metadata{Name: "in-code"},
+		Spec: Spec{
+			SLOs: []SLO{{Name: "api", Objective: 0.99, Probe: Probe{APIServer: &APIServerProbe{}}}},
+			Steps: []Step{
+				{Name: "steady", SteadyState: &SteadyState{Duration: 10 * time.Second}},
+				{Name: "dns-down", Duration: 30 * time.Second, Fault: &DNSOutage{}},
+			},
+			Expectations: []Expectation{
+				{Name: "api recovers", SLO: "api", Step: "dns-down", MTTR: &DurationLimit{Max: time.Minute}},
+			},
+		},
+	}
+}
+
+func TestValidateScenarioBuiltInCode(t *testing.T) {
+	t.Parallel()
+	s := codeScenario()
+	s.Default()
+	assert.NilError(t, s.Validate())
+
+	again := codeScenario()
+	again.Default()
+	again.Default()
+	assert.DeepEqual(t, again.Spec, s.Spec) // Default is idempotent
+}
+
+func TestValidateWithoutDefaults(t *testing.T) {
+	t.Parallel()
+	s := codeScenario()
+	s.Spec.Cluster.Kind = &KindCluster{}
+	assert.DeepEqual(t, errorLines(t, s.Validate()), []string{
+		`apiVersion: unsupported apiVersion ""; supported: gameday.dev/v1alpha1`,
+		`kind: unsupported kind ""; want Scenario`,
+		"spec.cluster.kind.name: required",
+		"spec.cluster.kind.reuse: must be true or false",
+		"spec.cluster.kind.keep: must be true or false",
+		"spec.slos[0].interval: must be greater than 0, got 0s",
+		"spec.slos[0].timeout: must be greater than 0, got 0s",
+		`spec.slos[0].probe.apiServer.path: must be an HTTP path starting with /, got ""`,
+		"spec.scoring.healthyWindow: must be greater than 0, got 0s",
+		`spec.steps[1].fault.dnsOutage.mode: must be one of scaleDown, servfail, got ""`,
+		"spec.abort.timeout: must be greater than 0, got 0s",
+	})
+}
+
+func TestValidateInCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change func(s *Scenario)
+		want   []string
+	}{
+		{
+			name:   "typed nil fault",
+			change: func(s *Scenario) { s.Spec.Steps[1].Fault = (*NodeLoss)(nil) },
+			want: []string{
+				"spec.steps[1]: must set one of steadyState, fault or wait",
+				"spec.steps[1].duration: only fault steps take a duration; steadyState and wait set their own",
+				`spec.expectations[0].mttr: needs a fault step, but step "dns-down" does not inject a fault`,
+			},
+		},
+		{
+			name: "negative durations",
+			change: func(s *Scenario) {
+				s.Spec.Steps[0].SteadyState.Duration = -time.Second
+				s.Spec.Steps[1].Duration = -time.Second
+				s.Spec.Expectations[0].MTTR.Max = -time.Second
+				s.Spec.Abort.Conditions = []AbortCondition{{SLO: "api", FailingFor: -time.Second}}
+			},
+			want: []string{
+				"spec.steps[0].steadyState.duration: must be greater than 0, got -1s",
+				"spec.steps[1].duration: must be greater than 0, got -1s",
+				"spec.expectations[0].mttr.max: must be greater than 0, got -1s",
+				"spec.abort.conditions[0].failingFor: must be greater than 0, got -1s",
+			},
+		},
+		{
+			name: "existing cluster without opt-ins",
+			change: func(s *Scenario) {
+				s.Spec.Cluster = Cluster{Kubeconfig: &KubeconfigCluster{}}
+				s.Spec.Steps[1].Fault = &NodeLoss{Mode: NodeLossStop, Target: NodeTarget{Role: RoleWorker, Count: 1}}
+			},
+			want: []string{
+				"spec.cluster.kubeconfig.allow: must be true: injecting faults into an existing cluster needs this explicit opt-in",
+				"spec.steps[1].fault.nodeLoss.allowExistingCluster: must be true to lose nodes of an existing cluster (spec.cluster.kubeconfig)",
+			},
+		},
+		{
+			name: "no cluster",
+			change: func(s *Scenario) {
+				s.Spec.Cluster = Cluster{}
+			},
+			want: []string{"spec.cluster: must set one of kind or kubeconfig"},
+		},
+		{
+			name: "nodeLoss without a target",
+			change: func(s *Scenario) {
+				s.Spec.Steps[1].Fault = &NodeLoss{Mode: NodeLossPause}
+			},
+			want: []string{"spec.steps[1].fault.nodeLoss.target: must set role (with count) or names"},
+		},
+		{
+			name: "bad names",
+			change: func(s *Scenario) {
+				s.Spec.Steps[1].Fault = &DNSOutage{Mode: DNSOutageServfail, Names: []string{"a..b", "", "ok.example.", "ok.example."}}
+			},
+			want: []string{
+				`spec.steps[1].fault.dnsOutage.names[0]: must be a DNS name such as workload.gameday-workload.svc.cluster.local, got "a..b"`,
+				"spec.steps[1].fault.dnsOutage.names[1]: required",
+				`spec.steps[1].fault.dnsOutage.names[3]: "ok.example." is already used by spec.steps[1].fault.dnsOutage.names[2]`,
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := codeScenario()
+			s.Default()
+			tc.change(s)
+			assert.DeepEqual(t, errorLines(t, s.Validate()), tc.want)
+		})
+	}
+}
+
+func TestKnownFaultKinds(t *testing.T) {
+	t.Parallel()
+	assert.DeepEqual(t, KnownFaultKinds(), []string{"dnsOutage", "nodeLoss"})
+	for _, kind := range KnownFaultKinds() {
+		f, ok := newFault(kind)
+		assert.Assert(t, ok)
+		assert.Equal(t, f.FaultKind(), kind)
+	}
+}
+
+func TestPlannedDuration(t *testing.T) {
+	t.Parallel()
+	s := codeScenario()
+	s.Spec.Steps = append(s.Spec.Steps,
+		Step{Name: "wait", Wait: &Wait{For: WaitForDuration, Duration: 5 * time.Second}},
+		Step{Name: "settle", Wait: &Wait{For: WaitForRecovered, Timeout: time.Minute}},
+	)
+	assert.Equal(t, s.Spec.PlannedDuration(), 45*time.Second)
+}
