@@ -1,0 +1,213 @@
+// Package nodeloss implements the nodeLoss fault: worker (or control-plane) nodes
+// are taken away and brought back.
+//
+// On kind, a node is a container, so losing it is what losing a machine looks like:
+//   - stop: the node container is stopped (systemd shuts the node down; its IP goes
+//     away) and started again on recovery;
+//   - pause: every process on the node is frozen (a hung machine: TCP connections
+//     to it hang instead of being refused) and thawed on recovery;
+//   - killKubelet: the kubelet is stopped (pods keep running, the node stops
+//     reporting) and started again on recovery.
+//
+// Before a node is touched, the Node object is annotated with the fault record, so
+// `gameday recover` can find and revert it even without the run's journal.
+package nodeloss
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/gameday-dev/gameday/clusters"
+	"github.com/gameday-dev/gameday/framework/fault"
+	"github.com/gameday-dev/gameday/framework/scenario"
+)
+
+// Kind is the fault kind this package registers.
+const Kind = "nodeLoss"
+
+func init() {
+	fault.Register(Kind, func(spec scenario.FaultSpec) (fault.Injector, error) {
+		if spec == nil {
+			return &Injector{}, nil
+		}
+		s, ok := spec.(*scenario.NodeLoss)
+		if !ok {
+			return nil, fmt.Errorf("nodeLoss: unexpected spec %T", spec)
+		}
+		return &Injector{Spec: *s}, nil
+	})
+}
+
+// Injector injects and reverts node loss.
+type Injector struct {
+	// Spec is the scenario's nodeLoss configuration (empty for recovery only).
+	Spec scenario.NodeLoss
+}
+
+const controlPlaneLabel = "node-role.kubernetes.io/control-plane"
+
+// Plan resolves the target nodes.
+func (in *Injector) Plan(ctx context.Context, env fault.Env) ([]fault.Record, error) {
+	if env.Cluster.Nodes == nil {
+		return nil, fmt.Errorf("nodeLoss needs a cluster whose nodes gameday can reach (kind); cluster %q has none", env.Cluster.Name)
+	}
+	names, err := SelectNodes(ctx, env, in.Spec.Target)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]fault.Record, 0, len(names))
+	for _, n := range names {
+		recs = append(recs, fault.Record{
+			ID: fault.RecordID(env.RunID, env.Step, "node/"+n), Kind: Kind, Mode: string(in.Spec.Mode),
+			RunID: env.RunID, Step: env.Step, Cluster: env.Cluster.Name, Target: "node/" + n,
+			PlannedAt: time.Now().UTC(),
+		})
+	}
+	return recs, nil
+}
+
+// SelectNodes resolves a node target to node names: listed names must exist; a role
+// picks the first Count nodes of that role in name order (deterministic, so a plan
+// printed by --dry-run is the plan that runs).
+func SelectNodes(ctx context.Context, env fault.Env, target scenario.NodeTarget) ([]string, error) {
+	list, err := env.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	byName := map[string]corev1.Node{}
+	for _, n := range list.Items {
+		byName[n.Name] = n
+	}
+	if len(target.Names) > 0 {
+		for _, n := range target.Names {
+			if _, ok := byName[n]; !ok {
+				return nil, fmt.Errorf("nodeLoss target: no node named %q (nodes: %s)", n, strings.Join(sortedKeys(byName), ", "))
+			}
+		}
+		return target.Names, nil
+	}
+	var matching []string
+	for name, n := range byName {
+		_, isCP := n.Labels[controlPlaneLabel]
+		if (target.Role == scenario.RoleControlPlane) == isCP {
+			matching = append(matching, name)
+		}
+	}
+	sort.Strings(matching)
+	if len(matching) < target.Count {
+		return nil, fmt.Errorf("nodeLoss target: %d %s node(s) asked for, the cluster has %d (%s)",
+			target.Count, target.Role, len(matching), strings.Join(matching, ", "))
+	}
+	return matching[:target.Count], nil
+}
+
+func sortedKeys(m map[string]corev1.Node) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func nodeName(rec fault.Record) string { return strings.TrimPrefix(rec.Target, "node/") }
+
+func (in *Injector) patcher(env fault.Env) fault.Patcher {
+	return func(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, sub ...string) error {
+		_, err := env.Client.CoreV1().Nodes().Patch(ctx, name, pt, data, opts, sub...)
+		return err
+	}
+}
+
+// Inject marks the Node object, then takes the node away.
+func (in *Injector) Inject(ctx context.Context, env fault.Env, rec fault.Record) error {
+	if env.Cluster.Nodes == nil {
+		return fmt.Errorf("nodeLoss: cluster %q has no node controller", env.Cluster.Name)
+	}
+	node := nodeName(rec)
+	if err := fault.SetMarker(ctx, in.patcher(env), node, rec); err != nil {
+		return err
+	}
+	switch scenario.NodeLossMode(rec.Mode) {
+	case scenario.NodeLossStop, "":
+		return env.Cluster.Nodes.StopNode(ctx, node)
+	case scenario.NodeLossPause:
+		return env.Cluster.Nodes.PauseNode(ctx, node)
+	case scenario.NodeLossKillKubelet:
+		_, err := env.Cluster.Nodes.Exec(ctx, node, nil, "systemctl", "stop", "kubelet")
+		return err
+	}
+	return fmt.Errorf("nodeLoss: unknown mode %q", rec.Mode)
+}
+
+// Recover brings the node back (start, unpause or restart the kubelet, whatever the
+// node's state now is), then removes the marker once the API server accepts it.
+func (in *Injector) Recover(ctx context.Context, env fault.Env, rec fault.Record) error {
+	if env.Cluster.Nodes == nil {
+		return fmt.Errorf("nodeLoss: cluster %q has no node controller to bring node %s back", env.Cluster.Name, nodeName(rec))
+	}
+	node := nodeName(rec)
+	state, err := env.Cluster.Nodes.State(ctx, node)
+	if err != nil {
+		return err
+	}
+	switch state {
+	case clusters.NodePaused:
+		err = env.Cluster.Nodes.UnpauseNode(ctx, node)
+	case clusters.NodeStopped:
+		err = env.Cluster.Nodes.StartNode(ctx, node)
+	case clusters.NodeMissing:
+		return fmt.Errorf("nodeLoss: node %s no longer exists; it cannot be brought back", node)
+	}
+	if err != nil {
+		return err
+	}
+	// Whatever the mode, make sure the kubelet runs (a no-op when it does). A node that
+	// was just started needs a moment before systemd accepts commands.
+	if err := fault.RetryAPI(ctx, func(ctx context.Context) error {
+		_, err := env.Cluster.Nodes.Exec(ctx, node, nil, "systemctl", "start", "kubelet")
+		return err
+	}); err != nil {
+		return fmt.Errorf("starting the kubelet on %s: %w", node, err)
+	}
+	return fault.ClearMarker(ctx, in.patcher(env), node)
+}
+
+// Outstanding lists nodes that still carry a nodeLoss marker.
+func (in *Injector) Outstanding(ctx context.Context, env fault.Env) ([]fault.Record, error) {
+	list, err := env.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	var recs []fault.Record
+	for _, n := range list.Items {
+		v, ok := n.Annotations[fault.MarkerAnnotation]
+		if !ok {
+			continue
+		}
+		rec, err := fault.ParseRecord(v)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		if rec.Kind == Kind {
+			recs = append(recs, rec)
+		}
+	}
+	return recs, nil
+}
+
+// Describe says what the fault does to its node.
+func (in *Injector) Describe(rec fault.Record) string {
+	verb := map[string]string{"stop": "stop node", "pause": "freeze node", "killKubelet": "stop the kubelet on node"}[rec.Mode]
+	if verb == "" {
+		verb = "stop node"
+	}
+	return verb + " " + nodeName(rec)
+}
