@@ -21,7 +21,8 @@ gomod() {
 }
 # modsrc MODULE@VERSION: the module's source directory in the module cache.
 modsrc() { go mod download -json "$1" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'; }
-static() { CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $*"; }
+# static EXTRA_LDFLAGS GO_BUILD_ARGS...: a static, stripped, reproducible build.
+static() { local x=$1; shift; CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $x" "$@"; }
 
 build_containerd() {
   gomod "github.com/containerd/containerd/v2@$version"

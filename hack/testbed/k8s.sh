@@ -30,10 +30,13 @@ build() {
   go mod tidy -e >/dev/null 2>&1 || true
   local major=1 mn=${minor%%.*}
   local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=$major -X k8s.io/component-base/version.gitMinor=$mn -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
+  # One `go build` for all seven commands compiles shared packages once and links in parallel.
+  local pkgs=()
   for c in kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
-    log "go build $c $version"
-    CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/bin/$c" "k8s.io/kubernetes/cmd/$c"
+    pkgs+=("k8s.io/kubernetes/cmd/$c")
   done
+  log "go build ${#pkgs[@]} commands of kubernetes $version"
+  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/bin/" "${pkgs[@]}"
   rm -rf "$mod"
   "$OUT/bin/kubeadm" version -o short
 }

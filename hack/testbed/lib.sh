@@ -45,7 +45,13 @@ cached() {
   rm -rf "$dir"; mkdir -p "$dir"
   local start=$SECONDS
   log "build   $name $version"
-  OUT=$dir "$@" >&2 || { rm -rf "$dir"; die "building $name $version failed"; }
+  # A subshell that is not part of an || list, so `set -e` holds inside the build.
+  local rc=0
+  set +e
+  (set -e; OUT=$dir "$@") >&2
+  rc=$?
+  set -e
+  [ "$rc" = 0 ] || { rm -rf "$dir"; die "building $name $version failed (exit $rc)"; }
   touch "$dir/.done"
   local took=$((SECONDS - start))
   log "built   $name $version in ${took}s"
