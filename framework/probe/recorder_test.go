@@ -1,0 +1,68 @@
+package probe_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/gameday-dev/gameday/framework/probe"
+)
+
+func TestRecorderSortsPerProbe(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
+	var rec probe.Recorder
+	_, ok := rec.Last("a")
+	assert.Assert(t, !ok)
+	for _, s := range []probe.Sample{
+		{Probe: "a", At: at(2), OK: true},
+		{Probe: "b", At: at(1)},
+		{Probe: "a", At: at(0), OK: true}, // late arrival, e.g. after an agent log reconnect
+		{Probe: "a", At: at(3), Error: "x"},
+		{Probe: "a", At: at(1), OK: true},
+	} {
+		rec.Emit(s)
+	}
+	assert.DeepEqual(t, rec.Probes(), []string{"a", "b"})
+	var times []int
+	for _, s := range rec.Samples("a") {
+		times = append(times, int(s.At.Sub(base)/time.Second))
+	}
+	assert.DeepEqual(t, times, []int{0, 1, 2, 3})
+	last, ok := rec.Last("a")
+	assert.Assert(t, ok)
+	assert.Equal(t, last.Error, "x")
+
+	// Returned slices are copies.
+	all := rec.All()
+	all["a"][0].Probe = "changed"
+	assert.Equal(t, rec.Samples("a")[0].Probe, "a")
+	assert.Equal(t, len(all["b"]), 1)
+}
+
+func TestRecorderConcurrentUse(t *testing.T) {
+	t.Parallel()
+	var rec probe.Recorder
+	const probes, perProbe = 8, 200
+	base := time.Now()
+	var wg sync.WaitGroup
+	for p := range probes {
+		wg.Go(func() {
+			for i := range perProbe {
+				rec.Emit(probe.Sample{Probe: fmt.Sprint("p", p), At: base.Add(time.Duration(perProbe-i) * time.Millisecond)})
+				_ = rec.Samples(fmt.Sprint("p", p)) // read while writing, as live progress does
+			}
+		})
+	}
+	wg.Wait()
+	for name, list := range rec.All() {
+		assert.Equal(t, len(list), perProbe, name)
+		for i := 1; i < len(list); i++ {
+			assert.Assert(t, !list[i].At.Before(list[i-1].At), "%s not sorted at %d", name, i)
+		}
+	}
+}
