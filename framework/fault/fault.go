@@ -147,3 +147,10 @@ func Kinds() []string {
 func RecordID(runID, step, target string) string {
 	return runID + "/" + step + "/" + target
 }
+
+// Verifier is implemented by injectors that can tell whether a reverted target is
+// back to its saved state and healthy (node Ready, Corefile identical). The runner
+// polls Verify after recovery until it returns nil or time runs out.
+type Verifier interface {
+	Verify(ctx context.Context, env Env, rec Record) error
+}

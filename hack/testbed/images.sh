@@ -22,7 +22,10 @@ docker_image() {
   else
     log "build   image $tag"
     printf '\nLABEL dev.gameday.inputs=%s\n' "$hash" >> "$dir/Dockerfile"
-    DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$dir" >/dev/null
+    # The classic builder (BuildKit is not in Debian's docker.io) warns that it is
+    # deprecated on every build: keep its output for failures only.
+    DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$dir" >"$dir/.build.log" 2>&1 \
+      || { cat "$dir/.build.log" >&2; return 1; }
   fi
   if [ -f "$dir/tags" ]; then
     local t; while read -r t; do [ -n "$t" ] && docker tag "$tag" "$t"; done < "$dir/tags"

@@ -240,3 +240,37 @@ func (in *Injector) Describe(rec fault.Record) string {
 	}
 	return "scale CoreDNS from " + rec.Restore["replicas"] + " replicas to 0"
 }
+
+// Verify reports whether CoreDNS is back: the saved replica count all available, or
+// the Corefile identical to the saved one, and no marker left.
+func (in *Injector) Verify(ctx context.Context, env fault.Env, rec fault.Record) error {
+	switch scenario.DNSOutageMode(rec.Mode) {
+	case scenario.DNSOutageScaleDown:
+		dep, err := env.Client.AppsV1().Deployments(Namespace).Get(ctx, Deployment, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("reading CoreDNS: %w", err)
+		}
+		want := rec.Restore["replicas"]
+		if dep.Spec.Replicas == nil || strconv.Itoa(int(*dep.Spec.Replicas)) != want {
+			return fmt.Errorf("CoreDNS wants %v replicas, saved count was %s", dep.Spec.Replicas, want)
+		}
+		if strconv.Itoa(int(dep.Status.AvailableReplicas)) != want {
+			return fmt.Errorf("CoreDNS has %d of %s replicas available", dep.Status.AvailableReplicas, want)
+		}
+		if _, marked := dep.Annotations[fault.MarkerAnnotation]; marked {
+			return fmt.Errorf("CoreDNS still carries a fault marker")
+		}
+	case scenario.DNSOutageServfail:
+		cm, err := env.Client.CoreV1().ConfigMaps(Namespace).Get(ctx, ConfigMap, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("reading the Corefile: %w", err)
+		}
+		if cm.Data[CorefileKey] != rec.Restore["corefile"] {
+			return fmt.Errorf("the Corefile differs from the one saved before the fault")
+		}
+		if _, marked := cm.Annotations[fault.MarkerAnnotation]; marked {
+			return fmt.Errorf("the Corefile ConfigMap still carries a fault marker")
+		}
+	}
+	return nil
+}

@@ -211,3 +211,30 @@ func (in *Injector) Describe(rec fault.Record) string {
 	}
 	return verb + " " + nodeName(rec)
 }
+
+// Verify reports whether the node machine runs and the Node is Ready again.
+func (in *Injector) Verify(ctx context.Context, env fault.Env, rec fault.Record) error {
+	node := nodeName(rec)
+	if env.Cluster.Nodes != nil {
+		st, err := env.Cluster.Nodes.State(ctx, node)
+		if err != nil {
+			return err
+		}
+		if st != clusters.NodeRunning {
+			return fmt.Errorf("node %s is %s", node, st)
+		}
+	}
+	n, err := env.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("node %s: %w", node, err)
+	}
+	if _, marked := n.Annotations[fault.MarkerAnnotation]; marked {
+		return fmt.Errorf("node %s still carries a fault marker", node)
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+			return nil
+		}
+	}
+	return fmt.Errorf("node %s is not Ready", node)
+}

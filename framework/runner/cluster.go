@@ -1,0 +1,135 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/gameday-dev/gameday/clusters"
+	"github.com/gameday-dev/gameday/framework/guard"
+	"github.com/gameday-dev/gameday/framework/lease"
+	"github.com/gameday-dev/gameday/framework/probe"
+)
+
+// kindFor returns the kind provider a scenario asks for, or nil for an existing cluster.
+func (r *run) kindFor() *clusters.Kind {
+	k := r.sc.Spec.Cluster.Kind
+	if k == nil {
+		return nil
+	}
+	cfg := k.Config
+	if cfg != "" {
+		cfg = r.path(cfg)
+	}
+	image := k.NodeImage
+	if r.opts.NodeImage != "" {
+		image = r.opts.NodeImage
+	}
+	return &clusters.Kind{Name: k.Name, Config: cfg, NodeImage: image, Reuse: k.Reuse == nil || *k.Reuse}
+}
+
+// connect brings up or connects to the cluster and applies the guard rails before
+// anything in the cluster is changed.
+func (r *run) connect(ctx context.Context) error {
+	var err error
+	if r.kind = r.kindFor(); r.kind != nil {
+		r.progress.Phase("cluster")
+		r.progress.Printf("kind cluster %q: creating or reusing", r.kind.Name)
+		start := time.Now()
+		r.cluster, err = r.kind.Up(ctx)
+		if err != nil {
+			return err
+		}
+		verb := "reused"
+		if r.cluster.Created {
+			verb = "created"
+		}
+		r.progress.Printf("kind cluster %q %s in %s (kubeconfig %s)", r.cluster.Name, verb, time.Since(start).Round(time.Second), r.cluster.KubeconfigPath)
+	} else {
+		kc := r.sc.Spec.Cluster.Kubeconfig
+		r.cluster, err = clusters.Existing{Path: r.path(kc.Path), Context: kc.Context}.Connect(ctx)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		}
+	}
+	if err := guard.Check(r.cluster, r.allowedContexts()); err != nil {
+		return fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	r.client, err = probe.NewClientset(r.cluster.REST)
+	if err != nil {
+		return fmt.Errorf("client for %s: %w", r.cluster.Name, err)
+	}
+	return nil
+}
+
+// allowedContexts are the contexts this run may act on: the --allow-context flags
+// and the scenario's own opt-in.
+func (r *run) allowedContexts() []string {
+	allowed := append([]string(nil), r.opts.AllowContexts...)
+	if kc := r.sc.Spec.Cluster.Kubeconfig; kc != nil && kc.Allow && r.cluster != nil {
+		allowed = append(allowed, r.cluster.Context)
+	}
+	return allowed
+}
+
+// acquireLease takes the cluster's one-run-at-a-time lease; the returned function
+// releases it. Losing the lease mid-run (another process took it over after it
+// expired) aborts the run through abort.
+func (r *run) acquireLease(ctx context.Context, abort context.CancelCauseFunc) (func(), error) {
+	l, err := lease.Acquire(ctx, r.client, lease.Identity(r.id, r.sc.Metadata.Name))
+	if err != nil {
+		return func() {}, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-l.Lost():
+			abort(fmt.Errorf("lost the cluster lease: %v", l.Err()))
+		case <-done:
+		}
+	}()
+	return func() {
+		close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = l.Release(ctx)
+	}, nil
+}
+
+// teardownCluster deletes a kind cluster this run created, unless it is kept.
+func (r *run) teardownCluster(ctx context.Context) {
+	if r.kind == nil || r.cluster == nil || !r.cluster.Created {
+		return
+	}
+	keep := true
+	if k := r.sc.Spec.Cluster.Kind; k != nil && k.Keep != nil {
+		keep = *k.Keep
+	}
+	if r.opts.KeepCluster != nil {
+		keep = *r.opts.KeepCluster
+	}
+	if keep {
+		r.progress.Printf("kind cluster %q kept (delete it with `gameday cluster down --name %s`)", r.cluster.Name, r.cluster.Name)
+		return
+	}
+	r.progress.Printf("deleting kind cluster %q", r.cluster.Name)
+	if err := r.kind.Down(ctx); err != nil {
+		r.progress.Printf("warning: %v", err)
+	}
+}
+
+// runFolderPath joins a name to the run folder.
+func (r *run) runFolderPath(name string) string { return filepath.Join(r.dir, name) }
+
+// path resolves a path written in the scenario (CheckPaths has checked it exists);
+// an empty path stays empty, meaning "the default".
+func (r *run) path(p string) string {
+	if p == "" {
+		return ""
+	}
+	if resolved, err := r.sc.ResolvePath(p); err == nil {
+		return resolved
+	}
+	return p
+}

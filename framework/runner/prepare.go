@@ -1,0 +1,412 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gameday-dev/gameday/framework/apply"
+	"github.com/gameday-dev/gameday/framework/fault/nodeloss"
+	"github.com/gameday-dev/gameday/framework/probe"
+	"github.com/gameday-dev/gameday/framework/scenario"
+)
+
+// AgentNamespace is where the in-cluster probe agent runs.
+const AgentNamespace = "gameday-system"
+
+// fixtureTimeout bounds waiting for fixture workloads to become ready.
+const fixtureTimeout = 5 * time.Minute
+
+// prepare loads images, applies fixtures, starts the probes and the watchers.
+// The returned function stops the probes and removes the agent.
+func (r *run) prepare(ctx context.Context, abort context.CancelCauseFunc) (func(), error) {
+	noop := func() {}
+	objs, err := r.loadFixtures()
+	if err != nil {
+		return noop, err
+	}
+	if r.kind != nil {
+		r.progress.Phase("images")
+		images := append([]string{r.opts.AgentImage}, fixtureImages(objs)...)
+		if err := r.kind.LoadImages(ctx, images...); err != nil {
+			return noop, err
+		}
+	}
+	applier, err := apply.NewApplier(r.cluster.REST)
+	if err != nil {
+		return noop, err
+	}
+	if len(objs) > 0 {
+		r.progress.Phase("fixtures")
+		r.progress.Printf("applying %d objects", len(objs))
+		if err := applier.Apply(ctx, objs); err != nil {
+			return noop, err
+		}
+		if err := applier.WaitReady(ctx, objs, fixtureTimeout); err != nil {
+			return noop, err
+		}
+	}
+	lost, err := r.nodesUnderFault(ctx)
+	if err != nil {
+		return noop, err
+	}
+	if r.vantage, err = r.pickVantage(ctx, lost); err != nil {
+		return noop, err
+	}
+
+	r.progress.Phase("probes")
+	probeCtx, stopProbes := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	var agentPod string
+	stop := func() {
+		stopProbes()
+		wg.Wait()
+		if agentPod != "" {
+			dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_ = probe.DeleteAgent(dctx, r.client, AgentNamespace, agentPod)
+		}
+	}
+	agentCfg, harness, err := r.buildProbes(ctx)
+	if err != nil {
+		return stop, err
+	}
+	if len(agentCfg.HTTP)+len(agentCfg.DNS) > 0 {
+		if err := applier.Apply(ctx, []*unstructured.Unstructured{namespaceObject(AgentNamespace)}); err != nil {
+			return stop, err
+		}
+		dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		agentPod, err = probe.DeployAgent(dctx, r.client, probe.AgentDeployment{
+			Namespace: AgentNamespace, Name: "gameday-agent-" + shortID(r.id), Image: r.opts.AgentImage,
+			NodeName: r.vantage, Args: agentCfg.Args(),
+		})
+		cancel()
+		if err != nil {
+			return stop, fmt.Errorf("starting the probe agent on %s: %w", r.vantage, err)
+		}
+		r.progress.Printf("probe agent %s/%s running on node %s", AgentNamespace, agentPod, r.vantage)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = probe.FollowAgent(probeCtx, r.client, AgentNamespace, agentPod, r.emit)
+		}()
+	}
+	for _, p := range harness {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = p.Run(probeCtx, r.emit)
+		}()
+	}
+	wg.Add(2)
+	go func() { defer wg.Done(); r.observe(probeCtx) }()
+	go func() { defer wg.Done(); r.watchAbort(probeCtx, abort) }()
+	if err := r.waitFirstSamples(ctx, time.Minute); err != nil {
+		return stop, err
+	}
+	return stop, nil
+}
+
+// loadFixtures reads every fixture of the scenario.
+func (r *run) loadFixtures() ([]*unstructured.Unstructured, error) {
+	var all []*unstructured.Unstructured
+	for _, f := range r.sc.Spec.Fixtures {
+		objs, err := apply.Load(r.path(f.Path), f.Namespace)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		}
+		all = append(all, objs...)
+	}
+	return all, nil
+}
+
+// fixtureImages lists the container images the fixtures run.
+func fixtureImages(objs []*unstructured.Unstructured) []string {
+	seen := map[string]bool{}
+	var images []string
+	for _, o := range objs {
+		for _, path := range [][]string{{"spec", "template", "spec"}, {"spec"}} {
+			podSpec, ok, _ := unstructured.NestedMap(o.Object, path...)
+			if !ok {
+				continue
+			}
+			for _, key := range []string{"containers", "initContainers"} {
+				list, _, _ := unstructured.NestedSlice(podSpec, key)
+				for _, c := range list {
+					if m, ok := c.(map[string]any); ok {
+						if img, _ := m["image"].(string); img != "" && !seen[img] {
+							seen[img] = true
+							images = append(images, img)
+						}
+					}
+				}
+			}
+		}
+	}
+	return images
+}
+
+func namespaceObject(name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("v1")
+	u.SetKind("Namespace")
+	u.SetName(name)
+	u.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "gameday"})
+	return u
+}
+
+// nodesUnderFault resolves every node any nodeLoss step will take away.
+func (r *run) nodesUnderFault(ctx context.Context) (map[string]bool, error) {
+	lost := map[string]bool{}
+	for _, s := range r.sc.Spec.Steps {
+		nl, ok := s.Fault.(*scenario.NodeLoss)
+		if !ok {
+			continue
+		}
+		names, err := nodeloss.SelectNodes(ctx, r.env(s.Name), nl.Target)
+		if err != nil {
+			return nil, fmt.Errorf("step %s: %w", s.Name, err)
+		}
+		for _, n := range names {
+			lost[n] = true
+		}
+	}
+	return lost, nil
+}
+
+// pickVantage chooses the node the agent runs on and node-network probes target:
+// a Ready node no fault takes away, preferring the control plane (workers are what
+// game days usually lose).
+func (r *run) pickVantage(ctx context.Context, lost map[string]bool) (string, error) {
+	list, err := r.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("listing nodes: %w", err)
+	}
+	var candidates []corev1.Node
+	for _, n := range list.Items {
+		if !lost[n.Name] && nodeReady(&n) {
+			candidates = append(candidates, n)
+		}
+	}
+	if len(candidates) == 0 {
+		return "", errors.New("every Ready node is under fault in this scenario: no node is left for the probe agent")
+	}
+	sort.SliceStable(candidates, func(i, j int) bool {
+		_, ci := candidates[i].Labels["node-role.kubernetes.io/control-plane"]
+		_, cj := candidates[j].Labels["node-role.kubernetes.io/control-plane"]
+		if ci != cj {
+			return ci
+		}
+		return candidates[i].Name < candidates[j].Name
+	})
+	return candidates[0].Name, nil
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// probeKind names an SLO's probe kind as reports show it.
+func probeKind(p scenario.Probe) string {
+	switch {
+	case p.HTTP != nil:
+		return "http"
+	case p.DNS != nil:
+		return "dns"
+	case p.APIServer != nil:
+		return "apiServer"
+	default:
+		return "workload"
+	}
+}
+
+// buildProbes turns the scenario's SLOs into the agent's configuration (in-cluster
+// probes) and the probes the harness runs itself.
+func (r *run) buildProbes(ctx context.Context) (probe.AgentConfig, []probe.Probe, error) {
+	var agent probe.AgentConfig
+	var harness []probe.Probe
+	interval, timeout := time.Duration(0), time.Duration(0)
+	for _, slo := range r.sc.Spec.SLOs {
+		if interval == 0 || slo.Interval < interval {
+			interval = slo.Interval
+		}
+		timeout = max(timeout, slo.Timeout)
+		p := slo.Probe
+		switch {
+		case p.HTTP != nil && p.HTTP.From == scenario.FromNodeNetwork:
+			url, err := r.nodePortURL(ctx, p.HTTP)
+			if err != nil {
+				return agent, nil, fmt.Errorf("slo %s: %w", slo.Name, err)
+			}
+			hp, err := probe.NewHTTP(probe.HTTPConfig{Name: slo.Name, URL: url, Interval: slo.Interval, Timeout: slo.Timeout})
+			if err != nil {
+				return agent, nil, err
+			}
+			harness = append(harness, hp)
+			r.progress.Printf("probe %s: GET %s from the harness through node %s", slo.Name, url, r.vantage)
+		case p.HTTP != nil:
+			url, err := r.clusterIPURL(ctx, p.HTTP)
+			if err != nil {
+				return agent, nil, fmt.Errorf("slo %s: %w", slo.Name, err)
+			}
+			agent.HTTP = append(agent.HTTP, probe.AgentHTTPTarget{Name: slo.Name, URL: url})
+			r.progress.Printf("probe %s: GET %s from the agent on %s", slo.Name, url, r.vantage)
+		case p.DNS != nil:
+			server, err := r.clusterDNS(ctx)
+			if err != nil {
+				return agent, nil, fmt.Errorf("slo %s: %w", slo.Name, err)
+			}
+			agent.DNS = append(agent.DNS, probe.AgentDNSTarget{Name: slo.Name, Host: p.DNS.Name, Server: server})
+			r.progress.Printf("probe %s: resolve %s at %s from the agent on %s", slo.Name, p.DNS.Name, server, r.vantage)
+		case p.APIServer != nil:
+			ap, err := probe.NewAPIServer(probe.APIServerConfig{Name: slo.Name, Config: r.cluster.REST, Path: p.APIServer.Path, Interval: slo.Interval, Timeout: slo.Timeout})
+			if err != nil {
+				return agent, nil, err
+			}
+			harness = append(harness, ap)
+			r.progress.Printf("probe %s: GET %s%s from the harness", slo.Name, r.cluster.REST.Host, p.APIServer.Path)
+		case p.Workload != nil:
+			ns, name, _ := strings.Cut(p.Workload.Deployment, "/")
+			wp, err := probe.NewWorkload(probe.WorkloadConfig{Name: slo.Name, Client: r.client, Namespace: ns, Deployment: name, Interval: slo.Interval, Timeout: slo.Timeout})
+			if err != nil {
+				return agent, nil, err
+			}
+			harness = append(harness, wp)
+			r.progress.Printf("probe %s: deployment %s ready replicas, through the API server", slo.Name, p.Workload.Deployment)
+		}
+	}
+	agent.Interval, agent.Timeout = interval, timeout
+	return agent, harness, nil
+}
+
+// clusterIPURL is the Service's ClusterIP address: the agent's HTTP probes do not
+// depend on cluster DNS, which a DNS fault may break.
+func (r *run) clusterIPURL(ctx context.Context, h *scenario.HTTPProbe) (string, error) {
+	svc, err := r.service(ctx, h.Service)
+	if err != nil {
+		return "", err
+	}
+	if svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone {
+		return "", fmt.Errorf("service %s has no ClusterIP", h.Service)
+	}
+	return "http://" + net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(h.Port)) + h.Path, nil
+}
+
+// nodePortURL is the Service's node port on the vantage node, reached from the harness.
+func (r *run) nodePortURL(ctx context.Context, h *scenario.HTTPProbe) (string, error) {
+	svc, err := r.service(ctx, h.Service)
+	if err != nil {
+		return "", err
+	}
+	var nodePort int32
+	for _, p := range svc.Spec.Ports {
+		if int(p.Port) == h.Port {
+			nodePort = p.NodePort
+		}
+	}
+	if nodePort == 0 {
+		return "", fmt.Errorf("%w: service %s has no node port for port %d (from: nodeNetwork needs a NodePort Service)", ErrInvalidInput, h.Service, h.Port)
+	}
+	addr, err := r.nodeAddress(ctx, r.vantage)
+	if err != nil {
+		return "", err
+	}
+	return "http://" + net.JoinHostPort(addr, strconv.Itoa(int(nodePort))) + h.Path, nil
+}
+
+// nodeAddress is how the harness reaches a node: its container address on kind,
+// else its InternalIP.
+func (r *run) nodeAddress(ctx context.Context, node string) (string, error) {
+	if r.cluster.Nodes != nil {
+		return r.cluster.Nodes.Address(ctx, node)
+	}
+	n, err := r.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			return a.Address, nil
+		}
+	}
+	return "", fmt.Errorf("node %s has no InternalIP", node)
+}
+
+func (r *run) service(ctx context.Context, ref string) (*corev1.Service, error) {
+	ns, name, _ := strings.Cut(ref, "/")
+	svc, err := r.client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", ref, err)
+	}
+	return svc, nil
+}
+
+// clusterDNS is the cluster DNS Service address (kube-system/kube-dns).
+func (r *run) clusterDNS(ctx context.Context) (string, error) {
+	svc, err := r.service(ctx, "kube-system/kube-dns")
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(svc.Spec.ClusterIP, "53"), nil
+}
+
+// waitFirstSamples waits until every SLO's probe has reported once.
+func (r *run) waitFirstSamples(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		var missing []string
+		for _, slo := range r.sc.Spec.SLOs {
+			if _, ok := r.recorder.Last(slo.Name); !ok {
+				missing = append(missing, slo.Name)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no samples from probe(s) %s after %s", strings.Join(missing, ", "), limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// emit records a sample and reports the probe's state changes.
+func (r *run) emit(s probe.Sample) {
+	last, seen := r.recorder.Last(s.Probe)
+	r.recorder.Emit(s)
+	if !seen || last.OK != s.OK {
+		r.progress.SLO(s.Probe, s.OK, s.At, s.Error)
+	}
+}
+
+func shortID(id string) string {
+	id = strings.ToLower(id)
+	if i := strings.LastIndexByte(id, '-'); i >= 0 {
+		id = id[i+1:]
+	}
+	return strings.Map(func(c rune) rune {
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
+			return c
+		}
+		return -1
+	}, id)
+}

@@ -1,0 +1,216 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/gameday-dev/gameday/clusters"
+	"github.com/gameday-dev/gameday/framework/fault"
+	_ "github.com/gameday-dev/gameday/framework/fault/dnsoutage" // registers dnsOutage
+	_ "github.com/gameday-dev/gameday/framework/fault/nodeloss"  // registers nodeLoss
+	"github.com/gameday-dev/gameday/framework/journal"
+	"github.com/gameday-dev/gameday/framework/probe"
+	"github.com/gameday-dev/gameday/framework/scenario"
+	"github.com/gameday-dev/gameday/framework/score"
+	"github.com/gameday-dev/gameday/reports"
+)
+
+// run is the state of one game day while it runs.
+type run struct {
+	sc       *scenario.Scenario
+	opts     Options
+	progress Progress
+	id       string
+	dir      string
+
+	kind    *clusters.Kind // nil for existing clusters
+	cluster *clusters.Cluster
+	client  kubernetes.Interface
+	journal *journal.Journal
+
+	recorder *probe.Recorder
+	vantage  string // node the agent runs on and node-network probes target
+
+	mu           sync.Mutex
+	windows      []score.Window
+	steps        []reports.Step
+	observations []reports.Observation
+	outstanding  []injected // injected and not yet reverted, in injection order
+	reverted     []injected // reverted, to verify at the end
+	currentStep  string
+	stepStart    time.Time
+}
+
+// injected is a fault record together with the injector that reverts it.
+type injected struct {
+	rec      fault.Record
+	injector fault.Injector
+}
+
+// Run runs one scenario to the end and returns its result. A nil error with a
+// Result means the run completed or was aborted (see Report.Outcome); an error
+// wrapping ErrInvalidInput or ErrRefused means nothing was touched; any other error
+// is an infrastructure failure (the Result, when not nil, still holds the report).
+func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, error) {
+	if err := sc.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	if err := sc.CheckPaths(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	r := &run{sc: sc, opts: withDefaults(opts), recorder: &probe.Recorder{}}
+	r.progress = r.opts.Progress
+	start := time.Now().UTC()
+	r.id = sc.Metadata.Name + "-" + start.Format("20060102T150405Z")
+
+	if r.opts.DryRun {
+		return nil, r.dryRun(ctx)
+	}
+	if err := r.connect(ctx); err != nil {
+		return nil, err
+	}
+	r.dir = filepath.Join(r.opts.RunsDir, r.id)
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating run folder: %w", err)
+	}
+	j, err := journal.Open(r.dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the run journal: %w", err)
+	}
+	r.journal = j
+	defer j.Close()
+
+	rep := reports.New()
+	rep.RunID = r.id
+	rep.Start = start
+	rep.Scenario = reports.Scenario{Name: sc.Metadata.Name, File: sc.File, Description: sc.Metadata.Description}
+	rep.Outcome, rep.AbortReason, rep.Error = r.execute(ctx)
+	rep.End = time.Now().UTC()
+	r.fill(ctx, rep)
+	if rep.Outcome != reports.OutcomePassed {
+		r.collectLogs(context.WithoutCancel(ctx), rep)
+	}
+	if err := reports.Write(r.dir, rep); err != nil {
+		return &Result{Dir: r.dir, Report: rep}, fmt.Errorf("writing the report: %w", err)
+	}
+	r.progress.Printf("report: %s", filepath.Join(r.dir, reports.HTMLFile))
+	r.teardownCluster(context.WithoutCancel(ctx))
+	if rep.Outcome == reports.OutcomeError {
+		return &Result{Dir: r.dir, Report: rep}, errors.New(rep.Error)
+	}
+	return &Result{Dir: r.dir, Report: rep}, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.RunsDir == "" {
+		o.RunsDir = "runs"
+	}
+	if o.AgentImage == "" {
+		o.AgentImage = probe.DefaultAgentImage
+	}
+	if o.Progress == nil {
+		o.Progress = nopProgress{}
+	}
+	if o.RevertTimeout == 0 {
+		o.RevertTimeout = 3 * time.Minute
+	}
+	return o
+}
+
+// execute runs everything between connecting and scoring. Faults are reverted
+// before it returns, whatever happens.
+func (r *run) execute(ctx context.Context) (outcome reports.Outcome, abortReason, errText string) {
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	release, err := r.acquireLease(ctx, cancel)
+	if err != nil {
+		return reports.OutcomeError, "", err.Error()
+	}
+	defer release()
+	if t := r.sc.Spec.Abort.Timeout; t > 0 {
+		var stop context.CancelFunc
+		runCtx, stop = context.WithTimeoutCause(runCtx, t, fmt.Errorf("the run exceeded abort.timeout (%s)", t))
+		defer stop()
+	}
+
+	stopProbes, err := r.prepare(runCtx, cancel)
+	defer func() {
+		// Revert first, then stop the probes, so they see the recovery.
+		r.revertAll(context.WithoutCancel(ctx))
+		stopProbes()
+	}()
+	if err != nil {
+		if cause := context.Cause(runCtx); cause != nil && runCtx.Err() != nil {
+			return reports.OutcomeAborted, describeCause(ctx, cause), ""
+		}
+		return reports.OutcomeError, "", err.Error()
+	}
+
+	for i := range r.sc.Spec.Steps {
+		step := &r.sc.Spec.Steps[i]
+		if err := r.runStep(runCtx, step); err != nil {
+			if runCtx.Err() != nil {
+				return reports.OutcomeAborted, describeCause(ctx, context.Cause(runCtx)), ""
+			}
+			return reports.OutcomeError, "", fmt.Sprintf("step %s: %v", step.Name, err)
+		}
+	}
+	if err := r.revertAll(context.WithoutCancel(ctx)); err != nil {
+		return reports.OutcomeError, "", err.Error()
+	}
+	if err := r.verifyHealthy(ctx); err != nil {
+		return reports.OutcomeError, "", err.Error()
+	}
+	return "", "", ""
+}
+
+// describeCause says why a run stopped early.
+func describeCause(parent context.Context, cause error) string {
+	if parent.Err() != nil {
+		return "interrupted: " + context.Cause(parent).Error()
+	}
+	if cause == nil {
+		return "aborted"
+	}
+	return cause.Error()
+}
+
+// revertAll reverts every outstanding fault, newest first, journaling each.
+func (r *run) revertAll(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.RevertTimeout)
+	defer cancel()
+	r.mu.Lock()
+	todo := r.outstanding
+	r.outstanding = nil
+	r.mu.Unlock()
+	var errs []string
+	for i := len(todo) - 1; i >= 0; i-- {
+		f := todo[i]
+		r.progress.Printf("revert: %s", f.injector.Describe(f.rec))
+		if err := f.injector.Recover(ctx, r.env(f.rec.Step), f.rec); err != nil {
+			_ = r.journal.RecoverFailed(f.rec.ID, err)
+			errs = append(errs, fmt.Sprintf("reverting %s: %v (run `gameday recover --run %s`)", f.rec.ID, err, r.dir))
+			continue
+		}
+		if err := r.journal.Reverted(f.rec.ID); err != nil {
+			errs = append(errs, err.Error())
+		}
+		r.markReverted(f)
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func (r *run) env(step string) fault.Env {
+	return fault.Env{Cluster: r.cluster, Client: r.client, RunID: r.id, Step: step}
+}
