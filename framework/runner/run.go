@@ -87,6 +87,12 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	}
 	r.journal = j
 	defer j.Close()
+	// Held for the whole run: a concurrent `gameday recover` waits instead of
+	// reverting faults this run is still holding on purpose.
+	if err := j.Lock(ctx); err != nil {
+		return nil, fmt.Errorf("locking the run journal: %w", err)
+	}
+	defer j.Unlock()
 
 	rep := reports.New()
 	rep.RunID = r.id
@@ -130,7 +136,8 @@ func withDefaults(o Options) Options {
 func (r *run) execute(ctx context.Context) (outcome reports.Outcome, abortReason, errText string) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	release, err := r.acquireLease(ctx, cancel)
+	// The lease must outlive a cancellation: it is held until the faults are reverted.
+	release, err := r.acquireLease(context.WithoutCancel(ctx), cancel)
 	if err != nil {
 		return reports.OutcomeError, "", err.Error()
 	}
