@@ -81,6 +81,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating run folder: %w", err)
 	}
+	if d, ok := r.progress.(interface{ RunDir(string) }); ok {
+		d.RunDir(r.dir) // so a second Ctrl-C can name the folder to recover
+	}
 	j, err := journal.Open(r.dir)
 	if err != nil {
 		return nil, fmt.Errorf("opening the run journal: %w", err)
