@@ -15,6 +15,9 @@ import (
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/framework/fault"
 	"github.com/gameday-dev/gameday/framework/journal"
+	"github.com/gameday-dev/gameday/framework/lease"
+	"github.com/gameday-dev/gameday/framework/probe"
+	"github.com/gameday-dev/gameday/framework/runner"
 	"github.com/gameday-dev/gameday/reports"
 
 	// The fault kinds recover knows how to revert.
@@ -98,6 +101,9 @@ type recovery struct {
 
 	reverted, failed, skipped int
 	problems                  []string
+	// recoveredRuns lists, per cluster, the runs whose faults this pass reverted:
+	// their leases and agent pods are cleaned up at the end.
+	recoveredRuns map[string]map[string]bool
 }
 
 // recoverTarget is a cluster named on the command line.
@@ -139,7 +145,32 @@ func (a *app) recover(ctx context.Context, flags *recoverFlags) error {
 		return err
 	}
 	rc.recoverMarkers(ctx)
+	rc.cleanUpRuns(ctx)
 	return rc.finish(ctx)
+}
+
+// cleanUpRuns frees what the runs it recovered still hold in their clusters: the
+// cluster lease (a killed run never releases it, and the next run would wait for it
+// to expire) and the probe agent pod.
+func (rc *recovery) cleanUpRuns(ctx context.Context) {
+	for cluster, runs := range rc.recoveredRuns {
+		env, err := rc.env(ctx, cluster)
+		if err != nil {
+			continue
+		}
+		for runID := range runs {
+			cctx, cancel := context.WithTimeout(ctx, time.Minute)
+			if broke, err := lease.BreakForRun(cctx, env.Client, runID); err != nil {
+				rc.a.log.Warnf("could not free the lease of run %s: %v", runID, err)
+			} else if broke {
+				fmt.Fprintf(rc.a.stdout, "released  the cluster lease held by run %s\n", runID)
+			}
+			if err := probe.DeleteAgent(cctx, env.Client, runner.AgentNamespace, runner.AgentPodName(runID)); err != nil {
+				rc.a.log.Warnf("could not delete the probe agent of run %s: %v", runID, err)
+			}
+			cancel()
+		}
+	}
 }
 
 // resolveExplicitTarget connects the cluster named by --cluster or --kubeconfig/--context.
@@ -333,6 +364,13 @@ func (rc *recovery) revert(ctx context.Context, rec fault.Record, j *journal.Jou
 	}
 	rc.reverted++
 	fmt.Fprintf(rc.a.stdout, "reverted  %s (%s)\n", what, where)
+	if rc.recoveredRuns == nil {
+		rc.recoveredRuns = map[string]map[string]bool{}
+	}
+	if rc.recoveredRuns[rec.Cluster] == nil {
+		rc.recoveredRuns[rec.Cluster] = map[string]bool{}
+	}
+	rc.recoveredRuns[rec.Cluster][rec.RunID] = true
 	if j != nil {
 		if err := j.Reverted(rec.ID); err != nil {
 			rc.problem("reverted %s but could not record it in %s: %v", rec.ID, j.Path(), err)

@@ -87,7 +87,7 @@ func (r *run) prepare(ctx context.Context, abort context.CancelCauseFunc) (func(
 		}
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		agentPod, err = probe.DeployAgent(dctx, r.client, probe.AgentDeployment{
-			Namespace: AgentNamespace, Name: "gameday-agent-" + shortID(r.id), Image: r.opts.AgentImage,
+			Namespace: AgentNamespace, Name: AgentPodName(r.id), Image: r.opts.AgentImage,
 			NodeName: r.vantage, Args: agentCfg.Args(),
 		})
 		cancel()
@@ -398,15 +398,15 @@ func (r *run) emit(s probe.Sample) {
 	}
 }
 
-func shortID(id string) string {
-	id = strings.ToLower(id)
-	if i := strings.LastIndexByte(id, '-'); i >= 0 {
-		id = id[i+1:]
-	}
-	return strings.Map(func(c rune) rune {
-		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
+// AgentPodName is the name of a run's probe agent pod: the run ID, lowercased.
+func AgentPodName(runID string) string {
+	return "gameday-agent-" + strings.Map(func(c rune) rune {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-':
 			return c
+		case c >= 'A' && c <= 'Z':
+			return c + 'a' - 'A'
 		}
-		return -1
-	}, id)
+		return '-'
+	}, runID)
 }
