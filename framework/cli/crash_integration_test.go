@@ -38,10 +38,10 @@ const crashCluster = "gd-e2e"
 // crashFaults are the faults of the core issue, as scenario steps held long enough
 // to be killed in the middle.
 var crashFaults = map[string]string{
-	"node-loss": `nodeLoss: {mode: stop, target: {role: worker, count: 1}}`,
-	"node-freeze": `nodeLoss: {mode: pause, target: {role: worker, count: 1}}`,
+	"node-loss":    `nodeLoss: {mode: stop, target: {role: worker, count: 1}}`,
+	"node-freeze":  `nodeLoss: {mode: pause, target: {role: worker, count: 1}}`,
 	"kubelet-kill": `nodeLoss: {mode: killKubelet, target: {role: worker, count: 1}}`,
-	"dns-outage": `dnsOutage: {mode: scaleDown}`,
+	"dns-outage":   `dnsOutage: {mode: scaleDown}`,
 	"dns-servfail": `dnsOutage: {mode: servfail, names: [workload.gameday-workload.svc.cluster.local]}`,
 }
 
@@ -336,5 +336,3 @@ func tail(s string, lines int) string {
 	}
 	return strings.Join(all, "\n")
 }
-
-
