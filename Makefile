@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X github.com/gameday-dev/gameday/framework/cli.Version=$(VERSION)
 SCENARIO  ?= scenarios/demo.yaml
 
-.PHONY: all build testbed demo test unit integration fuzz lint clean
+.PHONY: all build testbed demo test unit integration fuzz crash-trials lint clean
 
 all: build
 
@@ -19,9 +19,13 @@ build:
 testbed:
 	bash hack/testbed/testbed.sh
 
-## demo: a real game day (node loss, then DNS outage) on a local kind cluster
+## demo: a real game day (node loss, then DNS outage) on a local kind cluster.
+## The demo succeeds when the game day ran and wrote its report, even if an SLO was
+## breached (exit code 1): that is a result, not a failure of the demo.
 demo: testbed build
-	$(BIN) run $(SCENARIO)
+	@$(BIN) run $(SCENARIO); code=$$?; \
+	  if [ $$code -eq 1 ]; then echo "demo: the game day ran; an SLO or expectation failed (see the report)"; exit 0; fi; \
+	  exit $$code
 
 ## test: everything CI runs: unit tests, a short fuzz run, real-cluster tests
 test: testbed unit fuzz integration
@@ -38,6 +42,11 @@ fuzz:
 ## integration: real kind clusters from the test bed, one package at a time
 integration:
 	$(GO) test -count=1 -p 1 -timeout 80m -run 'TestIntegration' ./...
+
+## crash-trials: the SIGKILL-then-recover test with 20 trials per fault, every mode
+crash-trials: testbed
+	GAMEDAY_CRASH_TRIALS=20 GAMEDAY_CRASH_ALL_MODES=1 $(GO) test -count=1 -timeout 600m \
+	  -run 'TestIntegrationCrashRecover' -v ./framework/cli/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
