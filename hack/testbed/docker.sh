@@ -61,6 +61,11 @@ install_wrapper() {
 
 start_engine
 probe_image
+# An installed wrapper from an older checkout is refreshed in place.
+if [ -f /usr/local/bin/gameday-runc ] && ! cmp -s "$TESTBED_DIR/runc-wrapper.sh" /usr/local/bin/gameday-runc; then
+  log "updating the runtime wrapper"
+  install -m 0755 "$TESTBED_DIR/runc-wrapper.sh" /usr/local/bin/gameday-runc
+fi
 if ! privileged_ok; then
   install_wrapper
   privileged_ok || die "privileged containers still fail after installing the runtime wrapper: $(docker run --rm --privileged gameday/probe:busybox true 2>&1 | tail -1)"

@@ -2,7 +2,7 @@
 # gobuild.sh COMPONENT VERSION: builds one cluster component from its Go module into
 # $OUT/bin (cached by component, version and recipe). Components:
 #   containerd   github.com/containerd/containerd/v2   containerd, containerd-shim-runc-v2, ctr
-#   etcd         go.etcd.io/etcd/server/v3 (+etcdctl)  etcd, etcdctl
+#   etcd         go.etcd.io/etcd/server/v3             etcd (kubeadm needs no etcdctl)
 #   coredns      github.com/coredns/coredns            coredns
 #   flannel      github.com/flannel-io/flannel         flanneld (vxlan and host-gw backends only)
 #   cni-flannel  github.com/containernetworking/plugins (the last release with the flannel plugin)
@@ -36,12 +36,11 @@ build_containerd() {
 }
 
 build_etcd() {
-  gomod "go.etcd.io/etcd/server/v3@$version" "go.etcd.io/etcd/etcdctl/v3@$version"
+  gomod "go.etcd.io/etcd/server/v3@$version"
   mkdir -p etcd
   printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' > etcd/main.go
   go mod tidy -e >/dev/null 2>&1 || true
   static "" -o "$OUT/bin/etcd" ./etcd
-  static "" -o "$OUT/bin/etcdctl" go.etcd.io/etcd/etcdctl/v3
 }
 
 build_coredns() {

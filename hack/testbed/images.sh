@@ -40,6 +40,7 @@ scratch_image() {
   local pair src dest
   for pair in "$@"; do
     src=${pair%%:*} dest=${pair#*:}
+    [ -f "$src" ] || die "image $tag: $src does not exist"
     mkdir -p "$dir/ctx$(dirname "$dest")"
     cp "$src" "$dir/ctx$dest"; chmod 0755 "$dir/ctx$dest"
   done
@@ -104,6 +105,7 @@ tools_image() {
   local pair src dest
   for pair in "$@"; do
     src=${pair%%:*} dest=${pair#*:}
+    [ -f "$src" ] || die "image $tag: $src does not exist"
     mkdir -p "$dir/ctx$(dirname "$dest")"
     cp "$src" "$dir/ctx$dest"; chmod 0755 "$dir/ctx$dest"
   done

@@ -6,6 +6,8 @@
 # and an unchanged one is reused. A component directory is complete only when its
 # ".done" stamp exists; half-built directories are removed and rebuilt.
 set -euo pipefail
+# Command substitutions fail the script too (bash does not pass -e into them by default).
+shopt -s inherit_errexit
 
 GAMEDAY_CACHE=${GAMEDAY_CACHE:-/var/cache/gameday}
 TESTBED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

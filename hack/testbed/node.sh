@@ -77,8 +77,7 @@ images_for() {
                   scratch_image "$tag" "[\"/usr/local/bin/$c\"]" "$k8s/bin/$c:/usr/local/bin/$c" >&2 ;;
       */etcd:*) etcd_v=${tag##*:}; etcd_v=v${etcd_v%-*}
                 local etcd; etcd=$(gobuild etcd "$etcd_v")
-                scratch_image "$tag" '["/usr/local/bin/etcd"]' "$etcd/bin/etcd:/usr/local/bin/etcd" \
-                  "$etcd/bin/etcdctl:/usr/local/bin/etcdctl" >&2 ;;
+                scratch_image "$tag" '["/usr/local/bin/etcd"]' "$etcd/bin/etcd:/usr/local/bin/etcd" >&2 ;;
       */coredns:*) coredns_v=${tag##*:}
                    local coredns; coredns=$(gobuild coredns "$coredns_v")
                    scratch_image "$tag" '["/coredns"]' "$coredns/bin/coredns:/coredns" >&2 ;;
@@ -142,7 +141,9 @@ node_image() {
   log "build   image $tag ($(echo $images | wc -w) preloaded images)"
   local start=$SECONDS cid
   cid=$(docker run -d --privileged --entrypoint=sleep "$IMG/kind-base:$KIND_VERSION" infinity)
-  trap 'docker rm -f "$cid" >/dev/null 2>&1 || true' RETURN
+  BUILD_CONTAINER=$cid
+  # Removed however the script ends (a failing command exits it).
+  trap 'docker rm -f "${BUILD_CONTAINER:-}" >/dev/null 2>&1 || true' EXIT
   for b in kubeadm kubelet kubectl; do docker cp "$k8s/bin/$b" "$cid:/usr/bin/$b"; done
   docker exec "$cid" sh -c 'chmod 0755 /usr/bin/kubeadm /usr/bin/kubelet /usr/bin/kubectl && mkdir -p /kind/manifests'
   docker exec "$cid" sh -c "printf '%s' '$version' > /kind/version"
@@ -152,10 +153,11 @@ node_image() {
   docker exec -d "$cid" sh -c 'containerd >/var/log/containerd-build.log 2>&1'
   for _ in $(seq 1 30); do docker exec "$cid" ctr version >/dev/null 2>&1 && break; sleep 1; done
   for i in $images; do
+    # ctr warns about cgroup v1 on every call: keep its output for failures.
     docker save "$i" | docker exec -i "$cid" ctr -n k8s.io images import --no-unpack \
-      --label io.cri-containerd.pinned=pinned - >/dev/null
+      --label io.cri-containerd.pinned=pinned - >"$work/ctr.log" 2>&1 || { cat "$work/ctr.log" >&2; exit 1; }
   done
-  docker exec "$cid" sh -c 'ctr -n k8s.io images ls -q' > "$work/imported"
+  docker exec "$cid" sh -c 'ctr -n k8s.io images ls -q 2>/dev/null' > "$work/imported"
   for i in $images; do
     grep -qx "$(normalize "$i")" "$work/imported" || die "image $i missing from the node's containerd"
   done

@@ -43,6 +43,6 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 case "$cmd" in
   create|run) [ -n "$bundle" ] && [ -f "$bundle/config.json" ] && strip "$bundle/config.json" .process ;;
-  exec) [ -n "$process" ] && [ -f "$process" ] && strip "$process" . ;;
+  exec) [ -n "$process" ] && [ -f "$process" ] && strip "$process" "" ;;
 esac
 exec "$real" "$@"
