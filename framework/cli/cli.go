@@ -150,6 +150,7 @@ Ctrl-C and timeout; 'gameday recover' reverts whatever a crashed run left behind
 		a.newReportCommand(),
 		a.newRecoverCommand(),
 		a.newAgentCommand(),
+		a.newNodeAgentCommand(),
 		a.newVersionCommand(),
 	)
 	return root

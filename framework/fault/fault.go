@@ -75,6 +75,10 @@ type Env struct {
 	// RunID and Step label the records an injector plans.
 	RunID string
 	Step  string
+	// Hold is how long the fault will stay before it is reverted (the step's duration);
+	// zero when unknown. Faults that must arm a dead-man's switch on the target (nodeLoss
+	// on an existing cluster) record it when planning.
+	Hold time.Duration
 }
 
 // Injector injects and reverts one fault kind.

@@ -56,6 +56,7 @@ func (r *run) faultStep(ctx context.Context, step *scenario.Step, rs *reports.St
 		return err
 	}
 	env := r.env(step.Name)
+	env.Hold = step.Duration
 	recs, err := inj.Plan(ctx, env)
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)

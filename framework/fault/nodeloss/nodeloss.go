@@ -9,6 +9,14 @@
 //   - killKubelet: the kubelet is stopped (pods keep running, the node stops
 //     reporting) and started again on recovery.
 //
+// On an existing cluster (reached by kubeconfig, with no NodeController) gameday cannot
+// reach the machines, so only killKubelet is possible, and only with the scenario's
+// explicit opt-in (nodeLoss.allowExistingCluster: true): a privileged node agent pod
+// (package nodeagent) pinned to the node stops the kubelet and starts it again after the
+// step's duration, on its own, as a dead-man's switch. While the kubelet is stopped the
+// API cannot reach that pod, so recovery cannot come sooner than the agent's hold.
+// docs/faults.md says what each mode does and what recovery can and cannot do.
+//
 // Before a node is touched, the Node object is annotated with the fault record, so
 // `gameday recover` can find and revert it even without the run's journal.
 package nodeloss
@@ -49,14 +57,24 @@ func init() {
 type Injector struct {
 	// Spec is the scenario's nodeLoss configuration (empty for recovery only).
 	Spec scenario.NodeLoss
+	// AgentImage is the node agent's image on existing clusters; "" means
+	// nodeagent.DefaultImage. It must already be on the nodes.
+	AgentImage string
+
+	timing agentTiming // the node agent path's pacing; zero means the defaults
 }
 
 const controlPlaneLabel = "node-role.kubernetes.io/control-plane"
 
-// Plan resolves the target nodes.
+// Plan resolves the target nodes. On a cluster without a NodeController (an existing
+// cluster) it requires Spec.AllowExistingCluster and mode killKubelet, and plans records
+// for the node agent, holding env.Hold.
 func (in *Injector) Plan(ctx context.Context, env fault.Env) ([]fault.Record, error) {
-	if env.Cluster.Nodes == nil {
-		return nil, fmt.Errorf("nodeLoss needs a cluster whose nodes gameday can reach (kind); cluster %q has none", env.Cluster.Name)
+	existing := env.Cluster.Nodes == nil
+	if existing {
+		if err := in.checkExistingCluster(env); err != nil {
+			return nil, err
+		}
 	}
 	names, err := SelectNodes(ctx, env, in.Spec.Target)
 	if err != nil {
@@ -64,11 +82,15 @@ func (in *Injector) Plan(ctx context.Context, env fault.Env) ([]fault.Record, er
 	}
 	recs := make([]fault.Record, 0, len(names))
 	for _, n := range names {
-		recs = append(recs, fault.Record{
+		rec := fault.Record{
 			ID: fault.RecordID(env.RunID, env.Step, "node/"+n), Kind: Kind, Mode: string(in.Spec.Mode),
 			RunID: env.RunID, Step: env.Step, Cluster: env.Cluster.Name, Target: "node/" + n,
 			PlannedAt: time.Now().UTC(),
-		})
+		}
+		if existing {
+			rec.Restore = agentRestore(env, n)
+		}
+		recs = append(recs, rec)
 	}
 	return recs, nil
 }
@@ -126,8 +148,12 @@ func (in *Injector) patcher(env fault.Env) fault.Patcher {
 	}
 }
 
-// Inject marks the Node object, then takes the node away.
+// Inject marks the Node object, then takes the node away. A record planned for the node
+// agent creates the agent pod and returns once the kubelet is seen stopped.
 func (in *Injector) Inject(ctx context.Context, env fault.Env, rec fault.Record) error {
+	if viaAgent(rec) {
+		return in.injectWithAgent(ctx, env, rec)
+	}
 	if env.Cluster.Nodes == nil {
 		return fmt.Errorf("nodeLoss: cluster %q has no node controller", env.Cluster.Name)
 	}
@@ -149,7 +175,16 @@ func (in *Injector) Inject(ctx context.Context, env fault.Env, rec fault.Record)
 
 // Recover brings the node back (start, unpause or restart the kubelet, whatever the
 // node's state now is), then removes the marker once the API server accepts it.
+//
+// A record injected through the node agent is recovered by deleting the agent pod and
+// waiting, until the agent's hold plus two minutes at most, for the pod to be gone and
+// the Node Ready; the marker is removed only then. A kubelet that is still stopped
+// cannot be started from here: the error says when the agent will start it and what to
+// run on the node if it does not.
 func (in *Injector) Recover(ctx context.Context, env fault.Env, rec fault.Record) error {
+	if viaAgent(rec) {
+		return in.recoverWithAgent(ctx, env, rec)
+	}
 	if env.Cluster.Nodes == nil {
 		return fmt.Errorf("nodeLoss: cluster %q has no node controller to bring node %s back", env.Cluster.Name, nodeName(rec))
 	}
@@ -209,12 +244,25 @@ func (in *Injector) Describe(rec fault.Record) string {
 	if verb == "" {
 		verb = "stop node"
 	}
-	return verb + " " + nodeName(rec)
+	d := verb + " " + nodeName(rec)
+	if viaAgent(rec) {
+		d += " through a node agent pod"
+		if hold := rec.Restore[RestoreHold]; hold != "" {
+			d += " (it starts the kubelet again after " + hold + ")"
+		}
+	}
+	return d
 }
 
-// Verify reports whether the node machine runs and the Node is Ready again.
+// Verify reports whether the node machine runs and the Node is Ready again, and, for
+// the node agent path, that the agent pod is gone.
 func (in *Injector) Verify(ctx context.Context, env fault.Env, rec fault.Record) error {
 	node := nodeName(rec)
+	if viaAgent(rec) {
+		if err := verifyAgentGone(ctx, env.Client, rec); err != nil {
+			return err
+		}
+	}
 	if env.Cluster.Nodes != nil {
 		st, err := env.Cluster.Nodes.State(ctx, node)
 		if err != nil {

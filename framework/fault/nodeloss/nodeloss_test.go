@@ -202,7 +202,9 @@ func TestPlanRefusesClusterWithoutNodeController(t *testing.T) {
 	w.env.Cluster = &clusters.Cluster{Name: "prod-context", Provider: "kubeconfig"}
 	inj := &nodeloss.Injector{Spec: scenario.NodeLoss{Target: scenario.NodeTarget{Names: []string{"gd-worker"}}}}
 	recs, err := inj.Plan(testContext(t), w.env)
-	assert.ErrorContains(t, err, `cluster "prod-context" has none`)
+	assert.ErrorContains(t, err, `nodeLoss on cluster "prod-context"`)
+	assert.ErrorContains(t, err, "set nodeLoss.allowExistingCluster: true")
+	assert.ErrorContains(t, err, "the supported mode is killKubelet")
 	assert.Assert(t, recs == nil)
 	assert.Equal(t, len(w.log.get()), 0, "no API call either")
 }
