@@ -103,7 +103,12 @@ func faultTimes(faults []score.Fault, pick func(score.Fault) string) []string {
 }
 
 func mttd(f score.Fault) string { return formatOptional(f.MTTD, "not detected") }
-func mttr(f score.Fault) string { return formatOptional(f.MTTR, "not recovered") }
+func mttr(f score.Fault) string {
+	if !f.Detected {
+		return "no disruption" // nothing to recover from
+	}
+	return formatOptional(f.MTTR, "not recovered")
+}
 
 func nodeSummary(c Cluster) string {
 	parts := []string{c.Provider}

@@ -69,6 +69,7 @@ func (r *run) prepare(ctx context.Context, abort context.CancelCauseFunc) (func(
 	var wg sync.WaitGroup
 	var agentPod string
 	stop := func() {
+		r.drainAgent(agentPod, 5*time.Second)
 		stopProbes()
 		wg.Wait()
 		if agentPod != "" {
@@ -409,4 +410,36 @@ func AgentPodName(runID string) string {
 		}
 		return '-'
 	}, runID)
+}
+
+// drainAgent waits (at most limit) until the agent's samples taken before now have
+// arrived through its log stream, so the last seconds of a run are not lost.
+func (r *run) drainAgent(pod string, limit time.Duration) {
+	if pod == "" {
+		return
+	}
+	stopAt := time.Now()
+	deadline := stopAt.Add(limit)
+	for time.Now().Before(deadline) {
+		behind := false
+		for _, slo := range r.sc.Spec.SLOs {
+			if !r.fromAgent(slo) {
+				continue
+			}
+			last, ok := r.recorder.Last(slo.Name)
+			if !ok || last.At.Add(slo.Interval+slo.Timeout).Before(stopAt) {
+				behind = true
+			}
+		}
+		if !behind {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// fromAgent reports whether an SLO is probed by the in-cluster agent.
+func (r *run) fromAgent(slo scenario.SLO) bool {
+	p := slo.Probe
+	return p.DNS != nil || (p.HTTP != nil && p.HTTP.From != scenario.FromNodeNetwork)
 }

@@ -65,6 +65,7 @@ func (r *run) faultStep(ctx context.Context, step *scenario.Step, rs *reports.St
 		rs.Targets = append(rs.Targets, inj.Describe(rec))
 	}
 	window := score.Window{Name: step.Name, Start: time.Now().UTC()}
+	r.openWindow(window)
 	for _, rec := range recs {
 		// The journal entry is durable before the cluster changes.
 		if err := r.journal.Planned(rec); err != nil {
@@ -85,14 +86,13 @@ func (r *run) faultStep(ctx context.Context, step *scenario.Step, rs *reports.St
 	holdErr := sleep(ctx, step.Duration)
 	if holdErr != nil {
 		// Cancelled: execute reverts through revertAll; close the window now.
-		window.End = time.Now().UTC()
-		r.addWindow(window)
+		r.closeWindow(step.Name, time.Now().UTC())
 		return holdErr
 	}
 	revertErr := r.revertStep(context.WithoutCancel(ctx), step.Name)
-	window.End = time.Now().UTC()
-	r.addWindow(window)
-	r.addObservation(reports.Observation{What: "faultReverted", At: window.End, Source: "gameday", Step: step.Name})
+	end := time.Now().UTC()
+	r.closeWindow(step.Name, end)
+	r.addObservation(reports.Observation{What: "faultReverted", At: end, Source: "gameday", Step: step.Name})
 	if revertErr != nil {
 		return revertErr
 	}
@@ -149,10 +149,22 @@ func (r *run) markReverted(f injected) {
 	}
 }
 
-func (r *run) addWindow(w score.Window) {
+// openWindow starts a fault window at injection; closeWindow sets its end when the
+// fault is reverted. Observations made in between belong to its step.
+func (r *run) openWindow(w score.Window) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.windows = append(r.windows, w)
+}
+
+func (r *run) closeWindow(name string, end time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.windows {
+		if r.windows[i].Name == name && r.windows[i].End.IsZero() {
+			r.windows[i].End = end
+		}
+	}
 }
 
 // notRecoveredError is a wait for recovery that timed out: a result, not a failure
@@ -189,10 +201,10 @@ func (r *run) wait(ctx context.Context, w *scenario.Wait) error {
 	}
 }
 
-// unhealthySLOs lists the SLOs without an unbroken run of good samples covering the
-// last `window`.
+// unhealthySLOs lists the SLOs without an unbroken run of good samples lasting
+// `window`, measured between sample timestamps as scoring measures it (the agent's
+// samples arrive a little late, so the wall clock would overstate the run).
 func (r *run) unhealthySLOs(window time.Duration) []string {
-	now := time.Now()
 	var failing []string
 	for _, slo := range r.sc.Spec.SLOs {
 		samples := r.recorder.Samples(slo.Name)
@@ -203,7 +215,7 @@ func (r *run) unhealthySLOs(window time.Duration) []string {
 			}
 			healthySince = samples[i].At
 		}
-		if healthySince.IsZero() || now.Sub(healthySince) < window {
+		if healthySince.IsZero() || samples[len(samples)-1].At.Sub(healthySince) < window {
 			failing = append(failing, slo.Name)
 		}
 	}
