@@ -4,7 +4,7 @@
 #   containerd   github.com/containerd/containerd/v2   containerd, containerd-shim-runc-v2, ctr
 #   etcd         go.etcd.io/etcd/server/v3             etcd (kubeadm needs no etcdctl)
 #   coredns      github.com/coredns/coredns            coredns
-#   flannel      github.com/flannel-io/flannel         flanneld (vxlan and host-gw backends only)
+#   flannel      github.com/flannel-io/flannel         flanneld (no cloud/ipsec/wireguard/udp backends), install-conf
 #   cni-flannel  github.com/containernetworking/plugins (the last release with the flannel plugin)
 #   local-path   github.com/rancher/local-path-provisioner
 # Nothing is copied into the repository: sources come from the module cache.
@@ -75,6 +75,8 @@ build_flannel() {
   sed -i -E '/_ "github.com\/flannel-io\/flannel\/pkg\/backend\/(alivpc|awsvpc|gce|ipsec|tencentvpc|udp|wireguard)"/d' main.go
   go mod tidy -e >/dev/null 2>&1 || true
   static "-X github.com/flannel-io/flannel/pkg/version.Version=$version" -o "$OUT/bin/flanneld" .
+  # The manifest's install-cni init container runs this to copy the CNI config.
+  static "" -o "$OUT/bin/install-conf" ./cmd/install_conf
 }
 
 build() {

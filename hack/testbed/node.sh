@@ -94,7 +94,8 @@ images_for() {
   local flannel cniflannel localpath
   flannel=$(gobuild flannel "$FLANNEL_VERSION"); cniflannel=$(gobuild cni-flannel "$CNI_FLANNEL_VERSION")
   tools_image "$IMG/flannel:$FLANNEL_VERSION" "$IMG/rootfs-tools:bookworm" '["/opt/bin/flanneld"]' \
-    "$flannel/bin/flanneld:/opt/bin/flanneld" "$cniflannel/bin/flannel:/flannel" >&2
+    "$flannel/bin/flanneld:/opt/bin/flanneld" "$flannel/bin/install-conf:/opt/bin/install-conf" \
+    "$cniflannel/bin/flannel:/flannel" >&2
   printf '%s\n' "$IMG/flannel:$FLANNEL_VERSION"
   localpath=$(gobuild local-path "$LOCAL_PATH_VERSION")
   scratch_image "$IMG/local-path-provisioner:$LOCAL_PATH_VERSION" "" \
@@ -105,8 +106,11 @@ images_for() {
 
 # cni_manifest: flannel's own kube-flannel.yml from its module, pointed at our image
 # (which also carries the flannel CNI plugin at /flannel for the install init container).
+# The flannel CNI plugin that builds here (containernetworking/plugins v0.9.1) speaks
+# CNI spec versions up to 0.4.0, so the CNI config asks for 0.3.1 instead of 1.0.0.
 cni_manifest() {
   sed -e "s#ghcr.io/flannel-io/flannel-cni-plugin:[^ ]*#$IMG/flannel:$FLANNEL_VERSION#" \
+      -e 's#"cniVersion": "1.0.0"#"cniVersion": "0.3.1"#' \
       -e "s#ghcr.io/flannel-io/flannel:[^ ]*#$IMG/flannel:$FLANNEL_VERSION#" \
       -e 's#imagePullPolicy: Always#imagePullPolicy: IfNotPresent#' \
       "$(mod_dir "github.com/flannel-io/flannel@$FLANNEL_VERSION")/Documentation/kube-flannel.yml"
@@ -129,6 +133,7 @@ node_image() {
   cni_manifest > "$work/default-cni.yaml"
   storage_manifest > "$work/default-storage.yaml"
   grep -q "$IMG/flannel" "$work/default-cni.yaml" || die "flannel manifest has no image to replace"
+  grep -q '"cniVersion": "0.3.1"' "$work/default-cni.yaml" || die "flannel manifest: CNI version not pinned to 0.3.1"
   grep -q "$IMG/local-path-helper" "$work/default-storage.yaml" || die "kind storage manifest not found"
   # Inputs: base image, binaries, every preloaded image's ID, the manifests.
   inputs=$( { docker image inspect -f '{{.Id}}' "$IMG/kind-base:$KIND_VERSION"
