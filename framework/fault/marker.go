@@ -3,6 +3,7 @@ package fault
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -56,7 +57,8 @@ func RetryAPI(ctx context.Context, fn func(ctx context.Context) error) error {
 		if last == nil {
 			return true, nil
 		}
-		if apierrors.IsForbidden(last) || apierrors.IsInvalid(last) || apierrors.IsBadRequest(last) {
+		var permanent permanentError
+		if errors.As(last, &permanent) || apierrors.IsForbidden(last) || apierrors.IsInvalid(last) || apierrors.IsBadRequest(last) {
 			return false, last
 		}
 		return false, nil
@@ -66,3 +68,10 @@ func RetryAPI(ctx context.Context, fn func(ctx context.Context) error) error {
 	}
 	return err
 }
+
+// Permanent marks an error that RetryAPI must return at once instead of retrying.
+func Permanent(err error) error { return permanentError{err} }
+
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }

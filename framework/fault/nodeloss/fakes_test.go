@@ -44,13 +44,14 @@ type fakeNodes struct {
 	state    map[string]clusters.NodeState
 	kubelet  map[string]bool // true: the kubelet runs
 	failExec int
+	stopping map[string]int // how many more times a node says it is shutting down
 	log      *eventLog
 }
 
 var _ clusters.NodeController = (*fakeNodes)(nil)
 
 func newFakeNodes(log *eventLog, names ...string) *fakeNodes {
-	f := &fakeNodes{state: map[string]clusters.NodeState{}, kubelet: map[string]bool{}, log: log}
+	f := &fakeNodes{state: map[string]clusters.NodeState{}, kubelet: map[string]bool{}, stopping: map[string]int{}, log: log}
 	for _, n := range names {
 		f.state[n] = clusters.NodeRunning
 		f.kubelet[n] = true
@@ -136,13 +137,24 @@ func (f *fakeNodes) Exec(_ context.Context, node string, _ io.Reader, command ..
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	cmd := strings.Join(command, " ")
-	f.log.add("exec %s %s", node, cmd)
+	if cmd != "systemctl is-system-running" {
+		f.log.add("exec %s %s", node, cmd)
+	}
 	st, ok := f.state[node]
 	if !ok {
 		return nil, fmt.Errorf("exec on %s: no such node container", node)
 	}
 	if st != clusters.NodeRunning {
 		return nil, fmt.Errorf("exec on %s: container is %s", node, st)
+	}
+	if cmd == "systemctl is-system-running" {
+		// Not logged: a query, not a change. A node whose shutdown is under way
+		// answers "stopping" while stopping[node] lasts.
+		if f.stopping[node] > 0 {
+			f.stopping[node]--
+			return []byte("stopping\n"), fmt.Errorf("exit status 1")
+		}
+		return []byte("running\n"), nil
 	}
 	if f.failExec > 0 {
 		f.failExec--

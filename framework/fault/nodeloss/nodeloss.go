@@ -23,6 +23,7 @@ package nodeloss
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -189,30 +190,48 @@ func (in *Injector) Recover(ctx context.Context, env fault.Env, rec fault.Record
 		return fmt.Errorf("nodeLoss: cluster %q has no node controller to bring node %s back", env.Cluster.Name, nodeName(rec))
 	}
 	node := nodeName(rec)
-	state, err := env.Cluster.Nodes.State(ctx, node)
+	// Each attempt looks at the node afresh: a harness killed in the middle of
+	// `docker stop` leaves a node that still reads "running" and stops a few seconds
+	// later, so the kubelet start below fails until the node is started again.
+	// A node that was just started also needs a moment before systemd accepts commands.
+	if err := fault.RetryAPI(ctx, func(ctx context.Context) error {
+		return bringBack(ctx, env.Cluster.Nodes, node)
+	}); err != nil {
+		return fmt.Errorf("bringing node %s back: %w", node, err)
+	}
+	return fault.ClearMarker(ctx, in.patcher(env), node)
+}
+
+// errNodeMissing is returned (and not retried) when a node's machine is gone.
+var errNodeMissing = errors.New("no longer exists; it cannot be brought back")
+
+// bringBack starts or thaws the node machine as its state requires, then makes
+// sure its kubelet runs (a no-op when it does, whatever the mode was).
+func bringBack(ctx context.Context, nodes clusters.NodeController, node string) error {
+	state, err := nodes.State(ctx, node)
 	if err != nil {
 		return err
 	}
 	switch state {
 	case clusters.NodePaused:
-		err = env.Cluster.Nodes.UnpauseNode(ctx, node)
+		err = nodes.UnpauseNode(ctx, node)
 	case clusters.NodeStopped:
-		err = env.Cluster.Nodes.StartNode(ctx, node)
+		err = nodes.StartNode(ctx, node)
 	case clusters.NodeMissing:
-		return fmt.Errorf("nodeLoss: node %s no longer exists; it cannot be brought back", node)
+		return fault.Permanent(fmt.Errorf("node %s %w", node, errNodeMissing))
 	}
 	if err != nil {
 		return err
 	}
-	// Whatever the mode, make sure the kubelet runs (a no-op when it does). A node that
-	// was just started needs a moment before systemd accepts commands.
-	if err := fault.RetryAPI(ctx, func(ctx context.Context) error {
-		_, err := env.Cluster.Nodes.Exec(ctx, node, nil, "systemctl", "start", "kubelet")
-		return err
-	}); err != nil {
-		return fmt.Errorf("starting the kubelet on %s: %w", node, err)
+	// A node whose shutdown is under way (a `docker stop` the harness was killed in
+	// the middle of) still runs and accepts commands for a few seconds: wait it out.
+	if out, _ := nodes.Exec(ctx, node, nil, "systemctl", "is-system-running"); strings.TrimSpace(string(out)) == "stopping" {
+		return fmt.Errorf("node %s is shutting down", node)
 	}
-	return fault.ClearMarker(ctx, in.patcher(env), node)
+	if _, err := nodes.Exec(ctx, node, nil, "systemctl", "start", "kubelet"); err != nil {
+		return fmt.Errorf("starting the kubelet: %w", err)
+	}
+	return nil
 }
 
 // Outstanding lists nodes that still carry a nodeLoss marker.

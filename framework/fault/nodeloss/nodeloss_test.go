@@ -422,7 +422,10 @@ func TestRecoverRetriesKubeletStart(t *testing.T) {
 	assert.DeepEqual(t, w.since(n), []string{
 		"state gd-worker", "start gd-worker",
 		"exec gd-worker systemctl start kubelet",
+		// Each retry looks at the machine again (it may have stopped meanwhile).
+		"state gd-worker",
 		"exec gd-worker systemctl start kubelet",
+		"state gd-worker",
 		"exec gd-worker systemctl start kubelet",
 		"api patch nodes gd-worker",
 	})
@@ -444,7 +447,7 @@ func TestRecoverKubeletNeverStarts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	err := in.Recover(ctx, w.env, rec)
-	assert.ErrorContains(t, err, "starting the kubelet on gd-worker")
+	assert.ErrorContains(t, err, "bringing node gd-worker back: starting the kubelet")
 	assert.ErrorContains(t, err, "exit status 1")
 	_, marked := w.marker(t, "gd-worker")
 	assert.Assert(t, marked)
@@ -477,7 +480,7 @@ func TestRecoverErrors(t *testing.T) {
 				w.nodes.set("gd-worker", "restarting", false)
 			},
 			// An unknown state is left alone; the kubelet start then fails until the deadline.
-			wantErr: "starting the kubelet on gd-worker",
+			wantErr: "bringing node gd-worker back: starting the kubelet",
 		},
 	}
 	for _, tc := range tests {
@@ -659,4 +662,28 @@ func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// A harness killed in the middle of `docker stop` leaves a node that still runs but
+// is shutting down: Recover waits until it can really bring it back.
+func TestRecoverWaitsOutAShutdown(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w := newWorld()
+	in := &nodeloss.Injector{}
+	rec := record(scenario.NodeLossStop, "gd-worker")
+	assert.NilError(t, in.Inject(ctx, w.env, rec))
+	assert.NilError(t, w.nodes.StartNode(ctx, "gd-worker")) // still "running"...
+	w.nodes.mu.Lock()
+	w.nodes.stopping["gd-worker"] = 2 // ...but shutting down for two more looks
+	w.nodes.mu.Unlock()
+
+	n := len(w.log.get())
+	assert.NilError(t, in.Recover(ctx, w.env, rec))
+	assert.DeepEqual(t, w.since(n), []string{
+		"state gd-worker", "state gd-worker", "state gd-worker",
+		"exec gd-worker systemctl start kubelet",
+		"api patch nodes gd-worker",
+	})
 }
