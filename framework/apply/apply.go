@@ -250,3 +250,29 @@ func describe(o *unstructured.Unstructured) string {
 	}
 	return strings.ToLower(o.GetKind()) + " " + name
 }
+
+// Reset deletes the objects, waits until they are gone, then applies them again and
+// waits for them to be ready: workloads start from a fresh, evenly spread
+// placement (a node-loss drill leaves pods packed on the surviving nodes).
+func (a *Applier) Reset(ctx context.Context, objs []*unstructured.Unstructured, timeout time.Duration) error {
+	if err := a.Delete(ctx, objs); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, o := range objs {
+		err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(o.GroupVersionKind())
+			err := a.c.Get(ctx, client.ObjectKeyFromObject(o), u)
+			return apierrors.IsNotFound(err) || meta.IsNoMatchError(err), nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s still there after %s", describe(o), timeout)
+		}
+	}
+	if err := a.Apply(ctx, objs); err != nil {
+		return err
+	}
+	return a.WaitReady(ctx, objs, timeout)
+}

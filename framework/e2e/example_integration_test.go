@@ -122,8 +122,8 @@ func loadImage(name, image string) env.Func {
 	}
 }
 
-// applyWorkload returns an env.Func that applies the fixture at path with gameday's
-// applier and waits until its workloads are ready.
+// applyWorkload returns an env.Func that applies the fixture at path afresh with
+// gameday's applier and waits until its workloads are ready.
 func applyWorkload(path string) env.Func {
 	return func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 		objs, err := apply.Load(path, "")
@@ -134,11 +134,10 @@ func applyWorkload(path string) env.Func {
 		if err != nil {
 			return ctx, err
 		}
-		if err := a.Apply(ctx, objs); err != nil {
-			return ctx, fmt.Errorf("applying %s: %w", path, err)
-		}
-		if err := a.WaitReady(ctx, objs, 5*time.Minute); err != nil {
-			return ctx, fmt.Errorf("waiting for %s: %w", path, err)
+		// Fresh placement: an earlier node-loss test leaves the replicas packed on
+		// the surviving worker, and losing the other one would then prove nothing.
+		if err := a.Reset(ctx, objs, 5*time.Minute); err != nil {
+			return ctx, fmt.Errorf("applying %s afresh: %w", path, err)
 		}
 		return ctx, nil
 	}

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gameday-dev/gameday/clusters"
+	"github.com/gameday-dev/gameday/fixtures"
+	"github.com/gameday-dev/gameday/framework/apply"
 	"github.com/gameday-dev/gameday/reports"
 )
 
@@ -50,6 +52,7 @@ spec:
 // cluster's own timestamps, and that the node came back.
 func TestIntegrationNodeLoss(t *testing.T) {
 	requireTestbed(t)
+	resetWorkload(t)
 	res := runScenario(t, e2eScenario(t, nodeLossScenario))
 	rep := res.Report
 	assert.Equal(t, rep.Outcome, reports.OutcomePassed, "error=%q abort=%q", rep.Error, rep.AbortReason)
@@ -185,4 +188,20 @@ func corefile(ctx context.Context, t *testing.T) string {
 	cm, err := client.CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
 	assert.NilError(t, err)
 	return cm.Data["Corefile"]
+}
+
+// resetWorkload re-creates the workload on the shared cluster so its replicas are
+// spread 2+1 over the workers again: an earlier node-loss test leaves them packed on
+// the surviving worker, and losing the other one would then prove nothing.
+func resetWorkload(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	cl, err := (&clusters.Kind{Name: e2eCluster, Reuse: true}).Up(ctx)
+	assert.NilError(t, err)
+	assert.NilError(t, (&clusters.Kind{Name: e2eCluster}).LoadImages(ctx, fixtures.WorkloadImage))
+	objs, err := apply.Load("../../fixtures/workload", "")
+	assert.NilError(t, err)
+	a, err := apply.NewApplier(cl.REST)
+	assert.NilError(t, err)
+	assert.NilError(t, a.Reset(ctx, objs, 5*time.Minute))
 }

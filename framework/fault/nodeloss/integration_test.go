@@ -144,12 +144,12 @@ func (w *agentWorld) assertRecovered(t *testing.T, ctx context.Context, in *node
 
 // TestIntegrationNodeAgentKillKubelet runs killKubelet through the node agent on a real
 // node, as on an existing cluster: the kubelet stops (the node itself says so, and
-// Kubernetes marks the Node NotReady), the agent starts it again when its 45s hold
+// Kubernetes marks the Node NotReady), the agent starts it again when its 90s hold
 // ends, and Recover removes the agent pod and the marker once the Node is Ready.
 func TestIntegrationNodeAgentKillKubelet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	const hold = 45 * time.Second
+	const hold = 90 * time.Second // longer than the node grace period (40-50s), so NotReady shows
 	w := newAgentWorld(t, ctx, "kill-kubelet", hold)
 	in, rec := w.plan(t, ctx)
 	assert.Assert(t, w.kubeletActive(ctx), "the kubelet of %s does not run before the fault", w.node)
