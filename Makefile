@@ -39,8 +39,10 @@ FUZZTIME ?= 20s
 fuzz:
 	bash hack/fuzz.sh $(FUZZTIME)
 
-## integration: real kind clusters from the test bed, one package at a time
-integration:
+## integration: real kind clusters from the test bed, one package at a time. Test
+## clusters (named gd-*) left by an interrupted earlier run are deleted first.
+integration: build
+	@$(BIN) cluster list | grep '^gd-' | xargs -r -n1 $(BIN) cluster down --name
 	$(GO) test -count=1 -p 1 -timeout 80m -run 'TestIntegration' ./...
 
 ## crash-trials: the SIGKILL-then-recover test with 20 trials per fault, every mode
