@@ -68,11 +68,13 @@ func TestIntegrationE2EFrameworkNodeLoss(t *testing.T) {
 			t.Fatalf("environment setup: %v", err)
 		}
 	}
+	setupCtx := ctx
 	t.Cleanup(func() {
 		if os.Getenv("GAMEDAY_KEEP_E2E_CLUSTER") != "" {
 			return
 		}
-		if _, err := gamedaye2e.DestroyKindCluster(e2eCluster)(context.Background(), cfg); err != nil {
+		// The provider lives in the context the setup returned.
+		if _, err := gamedaye2e.DestroyKindCluster(e2eCluster)(context.WithoutCancel(setupCtx), cfg); err != nil {
 			t.Errorf("environment finish: %v", err)
 		}
 	})
