@@ -13,7 +13,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/go-logr/logr"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,6 +26,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -143,8 +147,13 @@ type Applier struct {
 	c client.Client
 }
 
+// quietControllerRuntime gives controller-runtime a logger once: without one it
+// prints a stack trace complaining about it on first use.
+var quietControllerRuntime sync.Once
+
 // NewApplier connects to a cluster.
 func NewApplier(cfg *rest.Config) (*Applier, error) {
+	quietControllerRuntime.Do(func() { crlog.SetLogger(logr.Discard()) })
 	c, err := client.New(cfg, client.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the API server: %w", err)
