@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -193,32 +192,51 @@ func describeCause(parent context.Context, cause error) string {
 	return cause.Error()
 }
 
-// revertAll reverts every outstanding fault, newest first, journaling each.
+// revertAll reverts every outstanding fault, newest first.
 func (r *run) revertAll(ctx context.Context) error {
+	return r.revert(ctx, func(injected) bool { return true })
+}
+
+// revertStep reverts the outstanding faults of one step, newest first.
+func (r *run) revertStep(ctx context.Context, step string) error {
+	return r.revert(ctx, func(f injected) bool { return f.rec.Step == step })
+}
+
+// revert reverts the outstanding faults that match, newest first, journaling each
+// result. A fault that fails to revert stays outstanding, so the final revertAll
+// tries it again and `gameday recover` finds it in the journal.
+func (r *run) revert(ctx context.Context, match func(injected) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.RevertTimeout)
 	defer cancel()
 	r.mu.Lock()
-	todo := r.outstanding
-	r.outstanding = nil
+	var todo, rest []injected
+	for _, f := range r.outstanding {
+		if match(f) {
+			todo = append(todo, f)
+		} else {
+			rest = append(rest, f)
+		}
+	}
+	r.outstanding = rest
 	r.mu.Unlock()
-	var errs []string
+	var errs []error
 	for i := len(todo) - 1; i >= 0; i-- {
 		f := todo[i]
 		r.progress.Printf("revert: %s", f.injector.Describe(f.rec))
 		if err := f.injector.Recover(ctx, r.env(f.rec.Step), f.rec); err != nil {
 			_ = r.journal.RecoverFailed(f.rec.ID, err)
-			errs = append(errs, fmt.Sprintf("reverting %s: %v (run `gameday recover --run %s`)", f.rec.ID, err, r.dir))
+			r.mu.Lock()
+			r.outstanding = append(r.outstanding, f)
+			r.mu.Unlock()
+			errs = append(errs, fmt.Errorf("reverting %s: %w (run `gameday recover --run %s`)", f.rec.ID, err, r.dir))
 			continue
 		}
 		if err := r.journal.Reverted(f.rec.ID); err != nil {
-			errs = append(errs, err.Error())
+			errs = append(errs, err)
 		}
 		r.markReverted(f)
 	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "; "))
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (r *run) env(step string) fault.Env {

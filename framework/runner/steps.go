@@ -100,44 +100,7 @@ func (r *run) faultStep(ctx context.Context, step *scenario.Step, rs *reports.St
 	return nil
 }
 
-// revertStep reverts the outstanding records of one step, newest first.
-func (r *run) revertStep(ctx context.Context, step string) error {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.RevertTimeout)
-	defer cancel()
-	r.mu.Lock()
-	var mine, rest []injected
-	for _, f := range r.outstanding {
-		if f.rec.Step == step {
-			mine = append(mine, f)
-		} else {
-			rest = append(rest, f)
-		}
-	}
-	r.outstanding = rest
-	r.mu.Unlock()
-	var errs []error
-	for i := len(mine) - 1; i >= 0; i-- {
-		f := mine[i]
-		r.progress.Printf("revert: %s", f.injector.Describe(f.rec))
-		if err := f.injector.Recover(ctx, r.env(step), f.rec); err != nil {
-			_ = r.journal.RecoverFailed(f.rec.ID, err)
-			r.mu.Lock()
-			r.outstanding = append(r.outstanding, f) // revertAll tries again at the end
-			r.mu.Unlock()
-			errs = append(errs, fmt.Errorf("reverting %s: %w", f.rec.ID, err))
-			continue
-		}
-		if err := r.journal.Reverted(f.rec.ID); err != nil {
-			errs = append(errs, err)
-		}
-		r.mu.Lock()
-		r.reverted = append(r.reverted, f)
-		r.mu.Unlock()
-	}
-	return errors.Join(errs...)
-}
-
-// markReverted records a fault reverted by revertAll and flags its step.
+// markReverted records a reverted fault (for verification) and flags its step.
 func (r *run) markReverted(f injected) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
