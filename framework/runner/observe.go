@@ -18,57 +18,76 @@ import (
 // observe records what Kubernetes itself noticed, with the cluster's own timestamps:
 // node Ready condition changes (lastTransitionTime) and CoreDNS availability. They
 // give "time Kubernetes took to notice" next to the probes' view.
+//
+// It polls every 500ms while ctx lives, and once more after ctx ends, so that a
+// change that made the run's final verification pass (a node Ready again) is
+// recorded even when it happened since the last poll.
 func (r *run) observe(ctx context.Context) {
 	ready := map[string]corev1.ConditionStatus{}
 	dnsAvailable := int32(-1)
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if nodes, err := r.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil {
-			for _, n := range nodes.Items {
-				for _, c := range n.Status.Conditions {
-					if c.Type != corev1.NodeReady {
-						continue
-					}
-					if prev, seen := ready[n.Name]; seen && prev != c.Status {
-						what := "nodeReady"
-						if c.Status != corev1.ConditionTrue {
-							what = "nodeNotReady"
-						}
-						r.addObservation(reports.Observation{
-							What: what, At: c.LastTransitionTime.Time.UTC(),
-							Source: "node/" + n.Name + " .status.conditions[Ready]",
-							Detail: fmt.Sprintf("Ready=%s reason=%s", c.Status, c.Reason),
-						})
-					}
-					ready[n.Name] = c.Status
-				}
-			}
+		pollCtx := ctx
+		final := ctx.Err() != nil
+		var cancel context.CancelFunc = func() {}
+		if final {
+			pollCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		}
-		if dep, err := r.client.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{}); err == nil {
-			avail := dep.Status.AvailableReplicas
-			if dnsAvailable >= 0 && (avail == 0) != (dnsAvailable == 0) {
-				o := reports.Observation{
-					What: "corednsUnavailable", At: time.Now().UTC(),
-					Source: "deployment/kube-system/coredns .status.availableReplicas (polled every 500ms)",
-					Detail: fmt.Sprintf("%d/%d available", avail, dep.Status.Replicas),
-				}
-				if avail > 0 {
-					o.What = "corednsAvailable"
-					o.Source = "pods k8s-app=kube-dns .status.conditions[Ready]"
-					if at, ok := r.firstReadyDNSPod(ctx); ok {
-						o.At = at
-					}
-				}
-				r.addObservation(o)
-			}
-			dnsAvailable = avail
+		r.observeOnce(pollCtx, ready, &dnsAvailable)
+		cancel()
+		if final {
+			return
 		}
 		select {
 		case <-ctx.Done():
-			return
 		case <-t.C:
 		}
+	}
+}
+
+// observeOnce polls node conditions and CoreDNS availability once, recording
+// every change since the previous poll.
+func (r *run) observeOnce(ctx context.Context, ready map[string]corev1.ConditionStatus, dnsAvailable *int32) {
+	if nodes, err := r.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil {
+		for _, n := range nodes.Items {
+			for _, c := range n.Status.Conditions {
+				if c.Type != corev1.NodeReady {
+					continue
+				}
+				if prev, seen := ready[n.Name]; seen && prev != c.Status {
+					what := "nodeReady"
+					if c.Status != corev1.ConditionTrue {
+						what = "nodeNotReady"
+					}
+					r.addObservation(reports.Observation{
+						What: what, At: c.LastTransitionTime.Time.UTC(),
+						Source: "node/" + n.Name + " .status.conditions[Ready]",
+						Detail: fmt.Sprintf("Ready=%s reason=%s", c.Status, c.Reason),
+					})
+				}
+				ready[n.Name] = c.Status
+			}
+		}
+	}
+	if dep, err := r.client.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{}); err == nil {
+		avail := dep.Status.AvailableReplicas
+		if *dnsAvailable >= 0 && (avail == 0) != (*dnsAvailable == 0) {
+			o := reports.Observation{
+				What: "corednsUnavailable", At: time.Now().UTC(),
+				Source: "deployment/kube-system/coredns .status.availableReplicas (polled every 500ms)",
+				Detail: fmt.Sprintf("%d/%d available", avail, dep.Status.Replicas),
+			}
+			if avail > 0 {
+				o.What = "corednsAvailable"
+				o.Source = "pods k8s-app=kube-dns .status.conditions[Ready]"
+				if at, ok := r.firstReadyDNSPod(ctx); ok {
+					o.At = at
+				}
+			}
+			r.addObservation(o)
+		}
+		*dnsAvailable = avail
 	}
 }
 
