@@ -30,8 +30,8 @@ build_containerd() {
   go mod tidy -e >/dev/null 2>&1 || true
   local tags="no_btrfs no_devmapper no_zfs osusergo netgo static_build"
   local x="-X github.com/containerd/containerd/v2/version.Version=$version"
-  static "$x" -tags "$tags" -o "$OUT/bin/containerd" github.com/containerd/containerd/v2/cmd/containerd
-  static "$x" -tags "$tags" -o "$OUT/bin/ctr" github.com/containerd/containerd/v2/cmd/ctr
+  # One build for both commands: shared packages compile once and the links overlap.
+  static "$x" -tags "$tags" -o "$OUT/bin/" github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/ctr
   static "$x" -tags "$tags no_grpc" -o "$OUT/bin/containerd-shim-runc-v2" github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2
 }
 
@@ -43,11 +43,41 @@ build_etcd() {
   static "" -o "$OUT/bin/etcd" ./etcd
 }
 
+# CoreDNS with only the plugins a kubeadm cluster and gameday use: kubeadm's Corefile
+# (errors, health, ready, kubernetes, prometheus, forward, cache, loop, reload,
+# loadbalance), log, hosts, and template for dnsOutage's servfail mode. The cloud
+# backends (route53, azure, clouddns), etcd, dnstap and QUIC are left out, which
+# roughly halves the build. This is CoreDNS's documented way to pick plugins: a main
+# package that imports them and sets dnsserver.Directives, in plugin.cfg's order.
+coredns_plugins="errors health ready kubernetes prometheus forward cache loop reload loadbalance log hosts template"
 build_coredns() {
   gomod "github.com/coredns/coredns@$version"
-  printf '//go:build tools\npackage tools\nimport _ "github.com/coredns/coredns"\n' > tools.go
+  local src; src=$(modsrc "github.com/coredns/coredns@$version")
+  mkdir -p coredns
+  {
+    printf '// Command coredns is CoreDNS %s with the plugins the gameday test bed needs.\npackage main\n\nimport (\n' "$version"
+    printf '\t"github.com/coredns/coredns/core/dnsserver"\n\t"github.com/coredns/coredns/coremain"\n\n'
+    local name pkg want
+    while IFS=: read -r name pkg; do
+      for want in $coredns_plugins; do
+        if [ "$name" = "$want" ]; then printf '\t_ "github.com/coredns/coredns/plugin/%s"\n' "$pkg"; fi
+      done
+    done < <(grep -v '^#' "$src/plugin.cfg" | grep ':')
+    printf ')\n\nfunc init() {\n\tdnsserver.Directives = []string{\n'
+    while IFS=: read -r name pkg; do
+      for want in $coredns_plugins; do
+        if [ "$name" = "$want" ]; then printf '\t\t"%s",\n' "$name"; fi
+      done
+    done < <(grep -v '^#' "$src/plugin.cfg" | grep ':')
+    printf '\t}\n}\n\nfunc main() { coremain.Run() }\n'
+  } > coredns/main.go
+  [ "$(grep -c $'^\t_ ' coredns/main.go)" = "$(wc -w <<<"$coredns_plugins")" ] || die "coredns $version: plugin.cfg lacks one of: $coredns_plugins"
   go mod tidy -e >/dev/null 2>&1 || true
-  static "-X github.com/coredns/coredns/coremain.GitCommit=$version" -o "$OUT/bin/coredns" github.com/coredns/coredns
+  static "-X github.com/coredns/coredns/coremain.GitCommit=$version" -o "$OUT/bin/coredns" ./coredns
+  local have; have=$("$OUT/bin/coredns" -plugins)
+  for want in $coredns_plugins; do
+    grep -qx "\s*$want" <<<"$have" || die "coredns $version: plugin $want is not registered"
+  done
 }
 
 build_local_path() {
@@ -92,4 +122,6 @@ build() {
   rm -rf "$OUT/src"
   ls -la "$OUT/bin"
 }
-cached "$component" "$version" "$(declare -f build gomod modsrc static "build_${component//-/_}")" -- build
+recipe=$(declare -f build gomod modsrc static "build_${component//-/_}")
+[ "$component" = coredns ] && recipe+=$(declare -p coredns_plugins)
+cached "$component" "$version" "$recipe" -- build
