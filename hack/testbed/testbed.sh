@@ -36,6 +36,7 @@ wait_rootfs
 # One version at a time, so the first node image is usable while the next builds.
 for v in $versions; do step "node image $v" bash "$TESTBED_DIR/node.sh" "$v"; done
 step "gameday images" bash "$TESTBED_DIR/gameday-images.sh"
+step "kind load balancer image" bash "$TESTBED_DIR/loadbalancer.sh"
 
 log "what was built this run (step, version, seconds):"
 tail -n +"$((mark + 1))" "$GAMEDAY_CACHE/timings.log" 2>/dev/null | sed 's/^/    /' >&2 || true
