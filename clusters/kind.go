@@ -11,6 +11,11 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
@@ -145,6 +150,11 @@ func (k *Kind) Up(ctx context.Context) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	if created {
+		if err := k.waitForNodes(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
 	return &Cluster{
 		Name: k.name(), Provider: "kind", KubeconfigPath: k.kubeconfigPath(), Context: context,
 		Created: created, REST: cfg, Nodes: &kindNodes{cluster: k.name(), runtime: runtimeBinary()},
@@ -181,6 +191,54 @@ func (k *Kind) create(ctx context.Context) error {
 		return fmt.Errorf("creating kind cluster %q: %w", k.name(), describeRunError(err))
 	}
 	return nil
+}
+
+// waitForNodes waits, within WaitForReady, until every node of a new cluster has
+// registered and is Ready: kind's own wait covers the control planes only, and a
+// game day must not start while a worker is still joining.
+func (k *Kind) waitForNodes(ctx context.Context, cfg *rest.Config) error {
+	machines, err := k.provider().ListInternalNodes(k.name())
+	if err != nil {
+		return fmt.Errorf("listing the nodes of kind cluster %q: %w", k.name(), err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	timeout := k.WaitForReady
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var notReady []string
+	err = wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+		list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, nil
+		}
+		notReady = notReady[:0]
+		for _, n := range list.Items {
+			if !NodeReady(&n) {
+				notReady = append(notReady, n.Name)
+			}
+		}
+		return len(list.Items) == len(machines) && len(notReady) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("kind cluster %q: not every node Ready within %s (of %d machines, not Ready: %v)", k.name(), timeout, len(machines), notReady)
+	}
+	return nil
+}
+
+// NodeReady reports whether a node's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // rawConfig reads the kind config: a shipped name or a file.

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/framework/apply"
 	"github.com/gameday-dev/gameday/framework/fault/nodeloss"
 	"github.com/gameday-dev/gameday/framework/probe"
@@ -195,7 +196,7 @@ func (r *run) pickVantage(ctx context.Context, lost map[string]bool) (string, er
 	}
 	var candidates []corev1.Node
 	for _, n := range list.Items {
-		if !lost[n.Name] && nodeReady(&n) {
+		if !lost[n.Name] && clusters.NodeReady(&n) {
 			candidates = append(candidates, n)
 		}
 	}
@@ -211,15 +212,6 @@ func (r *run) pickVantage(ctx context.Context, lost map[string]bool) (string, er
 		return candidates[i].Name < candidates[j].Name
 	})
 	return candidates[0].Name, nil
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // probeKind names an SLO's probe kind as reports show it.

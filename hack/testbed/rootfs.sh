@@ -30,6 +30,13 @@ build() {
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/var/log/* \
     "$root"/etc/machine-id "$root"/var/lib/dbus/machine-id "$root"/etc/hostname "$root"/etc/resolv.conf
   : > "$root/etc/machine-id"
+  # ldconfig's aux cache records inodes and times; /etc/shadow records the day the
+  # accounts were made (every account is locked, so no password ageing is lost).
+  rm -f "$root/var/cache/ldconfig/aux-cache"
+  local f
+  for f in "$root/etc/shadow" "$root/etc/shadow-"; do
+    if [ -f "$f" ]; then sed -i 's/^\([^:]*:[^:]*:\)[0-9]*:/\1:/' "$f"; fi
+  done
   tar --numeric-owner --sort=name --mtime=@0 -C "$root" -cf "$OUT/rootfs.tar" .
   rm -rf "$root"
 }

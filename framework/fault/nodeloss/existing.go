@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/framework/fault"
 	"github.com/gameday-dev/gameday/framework/nodeagent"
 	"github.com/gameday-dev/gameday/framework/scenario"
@@ -139,7 +140,7 @@ func (in *Injector) injectWithAgent(ctx context.Context, env fault.Env, rec faul
 	if other, ok := otherFault(n, rec); ok {
 		return fmt.Errorf("node %s already carries fault %q: revert it first (`gameday recover`)", node, other)
 	}
-	if !nodeReady(n) {
+	if !clusters.NodeReady(n) {
 		return fmt.Errorf("node %s is not Ready before the fault: gameday could not tell when its kubelet stops; fix the node or pick another", node)
 	}
 	if err := fault.SetMarker(ctx, in.patcher(env), node, rec); err != nil {
@@ -200,7 +201,7 @@ func (in *Injector) waitKubeletStopped(ctx context.Context, client kubernetes.In
 			return false, fmt.Errorf("node agent pod %s/%s cannot start: %s", ns, name, reason)
 		}
 		last = "agent pod " + podState(p) + ", node Ready"
-		if n, err := client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err == nil && !nodeReady(n) {
+		if n, err := client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err == nil && !clusters.NodeReady(n) {
 			return true, nil
 		}
 		return lease.stopped(ctx, client, node, t.leaseStale), nil
@@ -307,7 +308,7 @@ func (in *Injector) recoverWithAgent(ctx context.Context, env fault.Env, rec fau
 			nodeObj = n
 		}
 		lastErr = nil
-		return podLeft == nil && nodeObj != nil && nodeReady(nodeObj), nil
+		return podLeft == nil && nodeObj != nil && clusters.NodeReady(nodeObj), nil
 	})
 	if err != nil {
 		return notRecovered(node, ns, name, restartBy, podLeft, nodeObj, lastErr, err)
@@ -325,7 +326,7 @@ func notRecovered(node, ns, name string, restartBy time.Time,
 		state = fmt.Sprintf("the API server did not answer (%v)", apiErr)
 	case n == nil:
 		state = fmt.Sprintf("the Node object %s is gone (its kubelet registers it again when it runs)", node)
-	case !nodeReady(n):
+	case !clusters.NodeReady(n):
 		state = fmt.Sprintf("node %s is %s", node, readyState(n))
 	default:
 		state = fmt.Sprintf("node %s is Ready", node)
@@ -385,15 +386,6 @@ func ensureNamespace(ctx context.Context, client kubernetes.Interface, name stri
 		return fmt.Errorf("creating namespace %s: %w", name, err)
 	}
 	return nil
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func readyState(n *corev1.Node) string {
