@@ -51,7 +51,7 @@ func TestIntegrationTestbedHA(t *testing.T) {
 	assert.Equal(t, len(nodes.Items), 5)
 	var controlPlanes []string
 	for _, n := range nodes.Items {
-		assert.Assert(t, ready(n.Status.Conditions), "node %s not Ready", n.Name)
+		assert.Assert(t, clusters.NodeReady(&n), "node %s not Ready", n.Name)
 		if _, cp := n.Labels["node-role.kubernetes.io/control-plane"]; cp {
 			controlPlanes = append(controlPlanes, n.Name)
 		}

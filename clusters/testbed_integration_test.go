@@ -74,7 +74,7 @@ func testTestbedCluster(t *testing.T, version string) {
 	var workers []string
 	controlPlane := ""
 	for _, n := range nodes.Items {
-		assert.Assert(t, ready(n.Status.Conditions), "node %s not Ready", n.Name)
+		assert.Assert(t, clusters.NodeReady(&n), "node %s not Ready", n.Name)
 		assert.Equal(t, n.Status.NodeInfo.KubeletVersion, version, "node %s", n.Name)
 		if _, cp := n.Labels["node-role.kubernetes.io/control-plane"]; cp {
 			controlPlane = n.Name
@@ -210,15 +210,6 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond wait.Condition
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	assert.NilError(t, wait.PollUntilContextCancel(ctx, time.Second, true, cond), "waiting for %s", what)
-}
-
-func ready(conds []corev1.NodeCondition) bool {
-	for _, c := range conds {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func podReady(p corev1.Pod) bool {

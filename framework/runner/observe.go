@@ -28,19 +28,13 @@ func (r *run) observe(ctx context.Context) {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	for {
-		pollCtx := ctx
-		final := ctx.Err() != nil
-		var cancel context.CancelFunc = func() {}
-		if final {
-			pollCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		}
-		r.observeOnce(pollCtx, ready, &dnsAvailable)
-		cancel()
-		if final {
-			return
-		}
+		r.observeOnce(ctx, ready, &dnsAvailable)
 		select {
 		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			r.observeOnce(final, ready, &dnsAvailable)
+			cancel()
+			return
 		case <-t.C:
 		}
 	}

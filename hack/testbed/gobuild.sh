@@ -54,24 +54,22 @@ build_coredns() {
   gomod "github.com/coredns/coredns@$version"
   local src; src=$(modsrc "github.com/coredns/coredns@$version")
   mkdir -p coredns
+  # The chosen plugin.cfg lines (name:package), in plugin.cfg's order.
+  local chosen=() line want
+  while IFS= read -r line; do
+    for want in $coredns_plugins; do
+      if [ "${line%%:*}" = "$want" ]; then chosen+=("$line"); fi
+    done
+  done < <(grep -v '^#' "$src/plugin.cfg" | grep ':')
+  [ "${#chosen[@]}" = "$(wc -w <<<"$coredns_plugins")" ] || die "coredns $version: plugin.cfg lacks one of: $coredns_plugins"
   {
     printf '// Command coredns is CoreDNS %s with the plugins the gameday test bed needs.\npackage main\n\nimport (\n' "$version"
     printf '\t"github.com/coredns/coredns/core/dnsserver"\n\t"github.com/coredns/coredns/coremain"\n\n'
-    local name pkg want
-    while IFS=: read -r name pkg; do
-      for want in $coredns_plugins; do
-        if [ "$name" = "$want" ]; then printf '\t_ "github.com/coredns/coredns/plugin/%s"\n' "$pkg"; fi
-      done
-    done < <(grep -v '^#' "$src/plugin.cfg" | grep ':')
+    for line in "${chosen[@]}"; do printf '\t_ "github.com/coredns/coredns/plugin/%s"\n' "${line#*:}"; done
     printf ')\n\nfunc init() {\n\tdnsserver.Directives = []string{\n'
-    while IFS=: read -r name pkg; do
-      for want in $coredns_plugins; do
-        if [ "$name" = "$want" ]; then printf '\t\t"%s",\n' "$name"; fi
-      done
-    done < <(grep -v '^#' "$src/plugin.cfg" | grep ':')
+    for line in "${chosen[@]}"; do printf '\t\t"%s",\n' "${line%%:*}"; done
     printf '\t}\n}\n\nfunc main() { coremain.Run() }\n'
   } > coredns/main.go
-  [ "$(grep -c $'^\t_ ' coredns/main.go)" = "$(wc -w <<<"$coredns_plugins")" ] || die "coredns $version: plugin.cfg lacks one of: $coredns_plugins"
   go mod tidy -e >/dev/null 2>&1 || true
   static "-X github.com/coredns/coredns/coremain.GitCommit=$version" -o "$OUT/bin/coredns" ./coredns
   local have; have=$("$OUT/bin/coredns" -plugins)
