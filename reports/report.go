@@ -58,7 +58,9 @@ type Report struct {
 	Expectations []Expectation `json:"expectations"`
 	// Observations are what Kubernetes itself noticed, and when.
 	Observations []Observation `json:"observations"`
-	Logs         []Log         `json:"logs"`
+	// Figures are what the actions measured on their own (docs/scoring.md).
+	Figures []Figure `json:"figures,omitempty"`
+	Logs    []Log    `json:"logs"`
 }
 
 // New returns a report with APIVersion and Kind set.

@@ -16,6 +16,7 @@ import (
 	"github.com/gameday-dev/gameday/framework/fault"
 	"github.com/gameday-dev/gameday/framework/journal"
 	"github.com/gameday-dev/gameday/framework/lease"
+	"github.com/gameday-dev/gameday/framework/lifecycle"
 	"github.com/gameday-dev/gameday/framework/probe"
 	"github.com/gameday-dev/gameday/framework/runner"
 	"github.com/gameday-dev/gameday/reports"
@@ -302,29 +303,22 @@ func (rc *recovery) recoverMarkers(ctx context.Context) {
 			rc.problem("cannot check cluster %s for fault markers: %v", name, err)
 			continue
 		}
-		rc.a.log.Debugf("checking cluster %s for fault markers", name)
-		for _, kind := range fault.Kinds() {
-			inj, err := fault.ForKind(kind)
-			if err != nil {
-				rc.problem("%v", err)
+		rc.a.log.Debugf("checking cluster %s for stored records", name)
+		scanCtx, cancel := context.WithTimeout(ctx, markerScanTimeout)
+		recs, err := (&lifecycle.Store{Client: env.Client}).List(scanCtx)
+		cancel()
+		if err != nil {
+			rc.problem("cannot check cluster %s for stored records: %v", name, err)
+			continue
+		}
+		for _, rec := range recs {
+			if rc.handled[rec.ID] || (rc.runIDs != nil && !rc.runIDs[rec.RunID]) {
 				continue
 			}
-			scanCtx, cancel := context.WithTimeout(ctx, markerScanTimeout)
-			recs, err := inj.Outstanding(scanCtx, *env)
-			cancel()
-			if err != nil {
-				rc.problem("cannot check cluster %s for %s markers: %v", name, kind, err)
-				continue
+			if rec.Cluster == "" {
+				rec.Cluster = name
 			}
-			for _, rec := range recs {
-				if rc.handled[rec.ID] || (rc.runIDs != nil && !rc.runIDs[rec.RunID]) {
-					continue
-				}
-				if rec.Cluster == "" {
-					rec.Cluster = name
-				}
-				rc.revert(ctx, rec, nil)
-			}
+			rc.revert(ctx, rec, nil)
 		}
 	}
 }

@@ -1,10 +1,16 @@
-// Package fault defines how gameday injects and reverts faults. Every fault kind
-// implements Injector over Records: a Record names one target and carries what is
-// needed to put it back, so recovery is idempotent and can resume after a crash
-// (from the run's journal, or from the marker annotation left on the changed object).
+// Package fault is the contract between gameday's actions and the code that runs
+// them. An action kind is either a fault (Injector: plan, inject, hold, revert,
+// verify) or a drill (Drill: named phases in order, each with what a crash in the
+// middle of it means). Both work over Records: a Record names one target and
+// carries what is needed to put it back, so recovery is idempotent and can resume
+// after a crash. The records live in the run's journal and, while they are
+// outstanding, in a gameday-owned Secret in the cluster (package lifecycle); the
+// MarkerAnnotation an action sets on an object it changes holds only a reference
+// to its record, never the restore data.
 //
-// Fault kinds live in sub-packages (nodeloss, dnsoutage) and register themselves;
-// import them for their side effect, as database/sql drivers are imported.
+// Action kinds live in sub-packages (nodeloss, dnsoutage) and register themselves
+// with Register from init; package fault/all imports every kind, and is the one
+// line to add a new kind to.
 package fault
 
 import (
@@ -22,9 +28,9 @@ import (
 	"github.com/gameday-dev/gameday/framework/scenario"
 )
 
-// MarkerAnnotation is set on every object a fault changed, holding the JSON Record
-// needed to revert it. `gameday recover` finds outstanding faults through it even
-// when the run's journal is lost.
+// MarkerAnnotation is set on every object a fault changed, holding a reference to
+// its record (Record.Ref: ID, kind, run, step, target; no restore data), so a person
+// looking at the object sees that gameday changed it and which run did.
 const MarkerAnnotation = "gameday.dev/fault"
 
 // Record is one undoable change to one target.
@@ -48,13 +54,19 @@ type Record struct {
 	PlannedAt time.Time `json:"plannedAt"`
 }
 
-// Marshal returns the record as the JSON stored in MarkerAnnotation.
+// Marshal returns the whole record as JSON, restore data included.
 func (r Record) Marshal() string {
 	b, _ := json.Marshal(r)
 	return string(b)
 }
 
-// ParseRecord reads a record from a MarkerAnnotation value.
+// Ref is the record without its restore data: what MarkerAnnotation holds.
+func (r Record) Ref() Record {
+	r.Restore = nil
+	return r
+}
+
+// ParseRecord reads a record from its JSON (Marshal) or a MarkerAnnotation value.
 func ParseRecord(s string) (Record, error) {
 	var r Record
 	if err := json.Unmarshal([]byte(s), &r); err != nil {
@@ -79,28 +91,46 @@ type Env struct {
 	// zero when unknown. Faults that must arm a dead-man's switch on the target (nodeLoss
 	// on an existing cluster) record it when planning.
 	Hold time.Duration
+	// Sink receives the windows, observations and figures an action reports; nil
+	// discards them (recover has no report).
+	Sink Sink
 }
 
-// Injector injects and reverts one fault kind.
-type Injector interface {
+// Report returns env.Sink, or a sink that discards everything when it is nil.
+func (env Env) Report() Sink {
+	if env.Sink == nil {
+		return discard{}
+	}
+	return env.Sink
+}
+
+// Action is what every action kind implements: Injector for a fault, Drill for a
+// drill.
+type Action interface {
 	// Plan resolves targets and captures what recovery will restore, without
 	// changing anything (it is all --dry-run does).
 	Plan(ctx context.Context, env Env) ([]Record, error)
-	// Inject applies the fault to one planned record. The caller journals the record
-	// first; Inject marks the changed object with MarkerAnnotation before changing it.
-	Inject(ctx context.Context, env Env, rec Record) error
-	// Recover reverts one record and removes its marker. Recovering a record that was
-	// never injected, or already reverted, is a no-op.
-	Recover(ctx context.Context, env Env, rec Record) error
-	// Outstanding lists the records whose markers are still in the cluster.
-	Outstanding(ctx context.Context, env Env) ([]Record, error)
-	// Describe is one line for humans: what the fault does to its targets.
+	// Describe is one line for humans: what the action does to a record's target.
 	Describe(rec Record) string
+	// Recover reverts one record (everything the action changed for it) and removes
+	// its marker. Recovering a record that was never injected, or already reverted,
+	// is a no-op.
+	Recover(ctx context.Context, env Env, rec Record) error
 }
 
-// Factory makes an injector from a scenario fault spec; a nil spec gives an injector
-// that can only recover and find outstanding records.
-type Factory func(spec scenario.FaultSpec) (Injector, error)
+// Injector is a fault: injected, held for the step's duration, reverted, verified.
+type Injector interface {
+	Action
+	// Inject applies the fault to one planned record and returns once it is in
+	// effect. The caller journals the record (and stores it in the cluster) first;
+	// Inject marks the changed object with MarkerAnnotation (SetMarker) before
+	// changing it.
+	Inject(ctx context.Context, env Env, rec Record) error
+}
+
+// Factory makes an action from a scenario fault spec; a nil spec gives an action
+// that can only describe and recover records.
+type Factory func(spec scenario.FaultSpec) (Action, error)
 
 var (
 	mu        sync.RWMutex
@@ -117,20 +147,20 @@ func Register(kind string, f Factory) {
 	factories[kind] = f
 }
 
-// New returns the injector for a scenario fault spec.
-func New(spec scenario.FaultSpec) (Injector, error) {
+// New returns the action for a scenario fault spec.
+func New(spec scenario.FaultSpec) (Action, error) {
 	return newKind(spec.FaultKind(), spec)
 }
 
-// ForKind returns an injector able to recover records of a kind.
-func ForKind(kind string) (Injector, error) { return newKind(kind, nil) }
+// ForKind returns an action able to describe and recover records of a kind.
+func ForKind(kind string) (Action, error) { return newKind(kind, nil) }
 
-func newKind(kind string, spec scenario.FaultSpec) (Injector, error) {
+func newKind(kind string, spec scenario.FaultSpec) (Action, error) {
 	mu.RLock()
 	f, ok := factories[kind]
 	mu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("no injector for fault kind %q (registered: %s)", kind, strings.Join(Kinds(), ", "))
+		return nil, fmt.Errorf("no action registered for kind %q (registered: %s)", kind, strings.Join(Kinds(), ", "))
 	}
 	return f(spec)
 }
@@ -152,9 +182,23 @@ func RecordID(runID, step, target string) string {
 	return runID + "/" + step + "/" + target
 }
 
-// Verifier is implemented by injectors that can tell whether a reverted target is
-// back to its saved state and healthy (node Ready, Corefile identical). The runner
-// polls Verify after recovery until it returns nil or time runs out.
+// Verifier is implemented by actions that can tell whether a reverted target is
+// back to its saved state and healthy (node Ready, Corefile identical). The
+// lifecycle polls Verify after recovery until it returns nil or time runs out.
 type Verifier interface {
 	Verify(ctx context.Context, env Env, rec Record) error
+}
+
+// NodeTaker is implemented by actions that may take nodes away (stop, freeze,
+// partition them). The runner places its probe agent on a node no action takes.
+type NodeTaker interface {
+	NodesTaken(ctx context.Context, env Env) ([]string, error)
+}
+
+// Watcher is implemented by action kinds that watch what Kubernetes itself notices
+// about their targets (a node turning NotReady, CoreDNS losing its replicas) and
+// report it as observations. The runner starts one Watch per kind a scenario uses,
+// for the whole run; Watch returns when ctx ends, after one last look.
+type Watcher interface {
+	Watch(ctx context.Context, env Env)
 }

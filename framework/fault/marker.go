@@ -17,9 +17,10 @@ import (
 // fit it with a small closure.
 type Patcher func(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) error
 
-// SetMarker records rec in the MarkerAnnotation of the named object.
+// SetMarker records a reference to rec (Record.Ref: no restore data) in the
+// MarkerAnnotation of the named object.
 func SetMarker(ctx context.Context, patch Patcher, name string, rec Record) error {
-	return patchAnnotation(ctx, patch, name, rec.Marshal())
+	return patchAnnotation(ctx, patch, name, rec.Ref().Marshal())
 }
 
 // ClearMarker removes the MarkerAnnotation from the named object; a missing object

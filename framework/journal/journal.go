@@ -55,11 +55,20 @@ const (
 	OpReverted Op = "reverted"
 	// OpRecoverFailed: a recovery attempt failed; the record is still outstanding.
 	OpRecoverFailed Op = "recoverFailed"
+	// OpPhaseStarted: a drill's phase (Entry.Phase) is about to start: the
+	// checkpoint a crash is recovered from. It carries the record as it is now.
+	OpPhaseStarted Op = "phaseStarted"
+	// OpPhaseDone: a drill's phase ended without error; it carries the record with
+	// what the phase added to its restore data.
+	OpPhaseDone Op = "phaseDone"
+	// OpFinished: a drill ran (or was rolled forward) to its end; like OpReverted,
+	// the record is no longer outstanding.
+	OpFinished Op = "finished"
 )
 
 func (o Op) valid() bool {
 	switch o {
-	case OpPlanned, OpInjected, OpReverted, OpRecoverFailed:
+	case OpPlanned, OpInjected, OpReverted, OpRecoverFailed, OpPhaseStarted, OpPhaseDone, OpFinished:
 		return true
 	}
 	return false
@@ -73,6 +82,8 @@ type Entry struct {
 	Record fault.Record `json:"record"`
 	// Error is the recovery error of an OpRecoverFailed entry.
 	Error string `json:"error,omitempty"`
+	// Phase is the drill phase of an OpPhaseStarted or OpPhaseDone entry.
+	Phase string `json:"phase,omitempty"`
 }
 
 // ErrClosed is returned by a Journal's methods after Close.
@@ -167,7 +178,7 @@ func ensureDir(dir string) error {
 }
 
 func openOrCreate(path string) (f *os.File, created bool, err error) {
-	f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
 		return f, true, nil
 	}
@@ -225,9 +236,35 @@ func (j *Journal) RecoverFailed(id string, cause error) error {
 	return j.append(OpRecoverFailed, id, nil, text)
 }
 
+// PhaseStarted durably records that a drill's phase is about to start, with the
+// record as it is now. Call it before the phase changes anything.
+func (j *Journal) PhaseStarted(rec fault.Record, phase string) error {
+	return j.appendPhase(OpPhaseStarted, rec, phase)
+}
+
+// PhaseDone records that a drill's phase ended, with the record as the phase left
+// it (what it added to the restore data).
+func (j *Journal) PhaseDone(rec fault.Record, phase string) error {
+	return j.appendPhase(OpPhaseDone, rec, phase)
+}
+
+// Finished records that a drill ran to its end; the record is no longer outstanding.
+func (j *Journal) Finished(id string) error { return j.append(OpFinished, id, nil, "") }
+
+func (j *Journal) appendPhase(op Op, rec fault.Record, phase string) error {
+	if phase == "" {
+		return fmt.Errorf("journal %s: %s needs a phase name", j.path, op)
+	}
+	return j.appendEntry(op, rec.ID, &rec, "", phase)
+}
+
 // append writes one entry under the file lock: it re-reads the journal (other
 // processes may have appended), checks the entry against it, writes it and fsyncs.
 func (j *Journal) append(op Op, id string, rec *fault.Record, errText string) error {
+	return j.appendEntry(op, id, rec, errText, "")
+}
+
+func (j *Journal) appendEntry(op Op, id string, rec *fault.Record, errText, phase string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.file == nil {
@@ -242,18 +279,23 @@ func (j *Journal) append(op Op, id string, rec *fault.Record, errText string) er
 	if err != nil {
 		return err
 	}
-	if op == OpPlanned {
+	switch op {
+	case OpPlanned:
 		if prev, ok := state.Lookup(id); ok && prev.Outstanding() {
 			return fmt.Errorf("journal %s: record %q is already outstanding (last %s); recover it before planning it again", j.path, id, prev.Last)
 		}
-	} else {
+	case OpPhaseStarted, OpPhaseDone:
+		if prev, ok := state.Lookup(id); !ok || !prev.Outstanding() {
+			return fmt.Errorf("journal %s: no outstanding record %q for phase %s", j.path, id, phase)
+		}
+	default:
 		prev, ok := state.Lookup(id)
 		if !ok {
 			return fmt.Errorf("journal %s: no planned record %q to mark %s", j.path, id, op)
 		}
 		rec = &prev.Record
 	}
-	line, err := json.Marshal(Entry{Op: op, At: time.Now().UTC(), Record: *rec, Error: errText})
+	line, err := json.Marshal(Entry{Op: op, At: time.Now().UTC(), Record: *rec, Error: errText, Phase: phase})
 	if err != nil {
 		return fmt.Errorf("journal %s: encoding entry: %w", j.path, err)
 	}
@@ -328,6 +370,15 @@ func (j *Journal) Outstanding() ([]fault.Record, error) {
 		return nil, err
 	}
 	return state.Outstanding(), nil
+}
+
+// OutstandingStates is Outstanding with each record's state, read from disk.
+func (j *Journal) OutstandingStates() ([]RecordState, error) {
+	state, err := j.State()
+	if err != nil {
+		return nil, err
+	}
+	return state.OutstandingStates(), nil
 }
 
 // Lock takes the run lock, waiting until it is free or ctx ends. A run holds it from

@@ -38,10 +38,15 @@ type RecordState struct {
 	Failures []string
 	// PlannedAt and LastAt are the times of its last planned and of its last entry.
 	PlannedAt, LastAt time.Time
+	// Phase is the drill phase last started, PhaseAt when, and PhaseDone whether it
+	// ended; Phase is empty for a fault or a drill whose first phase never started.
+	Phase     string
+	PhaseAt   time.Time
+	PhaseDone bool
 }
 
 // Outstanding reports whether the record may still be in effect in the cluster.
-func (r RecordState) Outstanding() bool { return r.Last != OpReverted }
+func (r RecordState) Outstanding() bool { return r.Last != OpReverted && r.Last != OpFinished }
 
 // Lookup returns the state of the record with this ID.
 func (s *State) Lookup(id string) (RecordState, bool) {
@@ -60,6 +65,18 @@ func (s *State) Outstanding() []fault.Record {
 	for _, r := range s.Records {
 		if r.Outstanding() {
 			out = append(out, r.Record)
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// OutstandingStates is Outstanding with each record's state (a drill's phase).
+func (s *State) OutstandingStates() []RecordState {
+	var out []RecordState
+	for _, r := range s.Records {
+		if r.Outstanding() {
+			out = append(out, r)
 		}
 	}
 	slices.Reverse(out)
@@ -205,5 +222,10 @@ func (s *State) apply(e Entry) {
 		r.Injected = true
 	case OpRecoverFailed:
 		r.Failures = append(r.Failures, e.Error)
+	case OpPhaseStarted:
+		r.Record, r.Phase, r.PhaseAt, r.PhaseDone = e.Record, e.Phase, e.At, false
+		r.Injected = true
+	case OpPhaseDone:
+		r.Record, r.Phase, r.PhaseDone = e.Record, e.Phase, true
 	}
 }

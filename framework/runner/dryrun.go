@@ -80,7 +80,7 @@ func (r *run) dryRun(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		recs, err := inj.Plan(ctx, r.env(step.Name))
+		recs, err := inj.Plan(ctx, r.actionEnv(step.Name))
 		if err != nil {
 			return fmt.Errorf("step %s: %w", step.Name, err)
 		}

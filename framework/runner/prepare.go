@@ -17,7 +17,7 @@ import (
 
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/framework/apply"
-	"github.com/gameday-dev/gameday/framework/fault/nodeloss"
+	"github.com/gameday-dev/gameday/framework/fault"
 	"github.com/gameday-dev/gameday/framework/probe"
 	"github.com/gameday-dev/gameday/framework/scenario"
 )
@@ -167,15 +167,23 @@ func namespaceObject(name string) *unstructured.Unstructured {
 	return u
 }
 
-// nodesUnderFault resolves every node any nodeLoss step will take away.
+// nodesUnderFault resolves every node a step's action may take away (those that
+// implement fault.NodeTaker), so that the probe agent runs elsewhere.
 func (r *run) nodesUnderFault(ctx context.Context) (map[string]bool, error) {
 	lost := map[string]bool{}
 	for _, s := range r.sc.Spec.Steps {
-		nl, ok := s.Fault.(*scenario.NodeLoss)
+		if s.Fault == nil {
+			continue
+		}
+		action, err := fault.New(s.Fault)
+		if err != nil {
+			return nil, fmt.Errorf("step %s: %w", s.Name, err)
+		}
+		taker, ok := action.(fault.NodeTaker)
 		if !ok {
 			continue
 		}
-		names, err := nodeloss.SelectNodes(ctx, r.env(s.Name), nl.Target)
+		names, err := taker.NodesTaken(ctx, r.actionEnv(s.Name))
 		if err != nil {
 			return nil, fmt.Errorf("step %s: %w", s.Name, err)
 		}

@@ -13,9 +13,9 @@ import (
 
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/framework/fault"
-	_ "github.com/gameday-dev/gameday/framework/fault/dnsoutage" // registers dnsOutage
-	_ "github.com/gameday-dev/gameday/framework/fault/nodeloss"  // registers nodeLoss
+	_ "github.com/gameday-dev/gameday/framework/fault/all" // every action kind
 	"github.com/gameday-dev/gameday/framework/journal"
+	"github.com/gameday-dev/gameday/framework/lifecycle"
 	"github.com/gameday-dev/gameday/framework/probe"
 	"github.com/gameday-dev/gameday/framework/scenario"
 	"github.com/gameday-dev/gameday/framework/score"
@@ -34,24 +34,19 @@ type run struct {
 	cluster *clusters.Cluster
 	client  kubernetes.Interface
 	journal *journal.Journal
+	life    *lifecycle.Lifecycle // runs every action; set once connected
 
 	recorder *probe.Recorder
 	vantage  string // node the agent runs on and node-network probes target
 
 	mu           sync.Mutex
 	windows      []score.Window
+	effective    map[string]time.Time // window name -> when its fault took effect
 	steps        []reports.Step
 	observations []reports.Observation
-	outstanding  []injected // injected and not yet reverted, in injection order
-	reverted     []injected // reverted, to verify at the end
+	figures      []reports.Figure
 	currentStep  string
 	stepStart    time.Time
-}
-
-// injected is a fault record together with the injector that reverts it.
-type injected struct {
-	rec      fault.Record
-	injector fault.Injector
 }
 
 // Run runs one scenario to the end and returns its result. A nil error with a
@@ -89,6 +84,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	}
 	r.journal = j
 	defer j.Close()
+	r.life = &lifecycle.Lifecycle{
+		Env:     fault.Env{Cluster: r.cluster, Client: r.client, RunID: r.id, Sink: r},
+		Journal: j, Store: &lifecycle.Store{Client: r.client},
+		Logf: r.progress.Printf, RevertTimeout: r.opts.RevertTimeout,
+	}
 	// Held for the whole run: a concurrent `gameday recover` waits instead of
 	// reverting faults this run is still holding on purpose.
 	if err := j.Lock(ctx); err != nil {
@@ -103,6 +103,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	rep.Outcome, rep.AbortReason, rep.Error = r.execute(ctx)
 	rep.End = time.Now().UTC()
 	r.fill(ctx, rep)
+	r.mu.Lock()
+	rep.Figures = append([]reports.Figure(nil), r.figures...)
+	r.mu.Unlock()
 	if rep.Outcome != reports.OutcomePassed {
 		r.collectLogs(context.WithoutCancel(ctx), rep)
 	}
@@ -192,53 +195,15 @@ func describeCause(parent context.Context, cause error) string {
 	return cause.Error()
 }
 
-// revertAll reverts every outstanding fault, newest first.
+// revertAll settles every outstanding action, newest first. An action that
+// cannot be settled stays outstanding, so a later call tries it again and
+// `gameday recover` finds it in the journal and in the cluster.
 func (r *run) revertAll(ctx context.Context) error {
-	return r.revert(ctx, func(injected) bool { return true })
-}
-
-// revertStep reverts the outstanding faults of one step, newest first.
-func (r *run) revertStep(ctx context.Context, step string) error {
-	return r.revert(ctx, func(f injected) bool { return f.rec.Step == step })
-}
-
-// revert reverts the outstanding faults that match, newest first, journaling each
-// result. A fault that fails to revert stays outstanding, so the final revertAll
-// tries it again and `gameday recover` finds it in the journal.
-func (r *run) revert(ctx context.Context, match func(injected) bool) error {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.RevertTimeout)
-	defer cancel()
-	r.mu.Lock()
-	var todo, rest []injected
-	for _, f := range r.outstanding {
-		if match(f) {
-			todo = append(todo, f)
-		} else {
-			rest = append(rest, f)
-		}
+	if r.life == nil {
+		return nil
 	}
-	r.outstanding = rest
-	r.mu.Unlock()
-	var errs []error
-	for i := len(todo) - 1; i >= 0; i-- {
-		f := todo[i]
-		r.progress.Printf("revert: %s", f.injector.Describe(f.rec))
-		if err := f.injector.Recover(ctx, r.env(f.rec.Step), f.rec); err != nil {
-			_ = r.journal.RecoverFailed(f.rec.ID, err)
-			r.mu.Lock()
-			r.outstanding = append(r.outstanding, f)
-			r.mu.Unlock()
-			errs = append(errs, fmt.Errorf("reverting %s: %w (run `gameday recover --run %s`)", f.rec.ID, err, r.dir))
-			continue
-		}
-		if err := r.journal.Reverted(f.rec.ID); err != nil {
-			errs = append(errs, err)
-		}
-		r.markReverted(f)
+	if err := r.life.Revert(ctx, ""); err != nil {
+		return fmt.Errorf("%w (run `gameday recover --run %s`)", err, r.dir)
 	}
-	return errors.Join(errs...)
-}
-
-func (r *run) env(step string) fault.Env {
-	return fault.Env{Cluster: r.cluster, Client: r.client, RunID: r.id, Step: step}
+	return nil
 }

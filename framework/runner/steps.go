@@ -9,7 +9,6 @@ import (
 
 	"github.com/gameday-dev/gameday/framework/fault"
 	"github.com/gameday-dev/gameday/framework/scenario"
-	"github.com/gameday-dev/gameday/framework/score"
 	"github.com/gameday-dev/gameday/reports"
 )
 
@@ -48,86 +47,31 @@ func (r *run) runStep(ctx context.Context, step *scenario.Step) error {
 	return err
 }
 
-// faultStep plans, journals and injects a fault, holds it for the step's duration,
-// then reverts it.
+// faultStep carries out a step's action through the lifecycle: a fault is
+// injected, held for the step's duration and reverted; a drill runs its phases.
 func (r *run) faultStep(ctx context.Context, step *scenario.Step, rs *reports.Step) error {
-	inj, err := fault.New(step.Fault)
+	act, err := r.life.Plan(ctx, step.Name, step.Fault, step.Duration)
 	if err != nil {
 		return err
 	}
-	env := r.env(step.Name)
-	env.Hold = step.Duration
-	recs, err := inj.Plan(ctx, env)
-	if err != nil {
-		return fmt.Errorf("planning: %w", err)
+	rs.Targets = act.Describe()
+	if err := r.life.Start(ctx, act); err != nil {
+		return err
 	}
-	for _, rec := range recs {
-		rs.Targets = append(rs.Targets, inj.Describe(rec))
+	r.Observe(reports.Observation{What: "faultInjected", At: act.Effective, Source: "gameday", Step: step.Name, Detail: strings.Join(rs.Targets, "; ")})
+	if _, isFault := act.Action.(fault.Injector); !isFault {
+		rs.Reverted = true // a drill is finished when Start returns
+		return nil
 	}
-	window := score.Window{Name: step.Name, Start: time.Now().UTC()}
-	r.openWindow(window)
-	for _, rec := range recs {
-		// The journal entry is durable before the cluster changes.
-		if err := r.journal.Planned(rec); err != nil {
-			return fmt.Errorf("journaling %s: %w", rec.ID, err)
-		}
-		r.mu.Lock()
-		r.outstanding = append(r.outstanding, injected{rec: rec, injector: inj})
-		r.mu.Unlock()
-		r.progress.Printf("inject: %s", inj.Describe(rec))
-		if err := inj.Inject(ctx, env, rec); err != nil {
-			return fmt.Errorf("injecting %s: %w", rec.ID, err)
-		}
-		if err := r.journal.Injected(rec.ID); err != nil {
-			return fmt.Errorf("journaling %s: %w", rec.ID, err)
-		}
+	if err := sleep(ctx, step.Duration); err != nil {
+		return err // cancelled: execute settles what is outstanding
 	}
-	r.addObservation(reports.Observation{What: "faultInjected", At: window.Start, Source: "gameday", Step: step.Name, Detail: strings.Join(rs.Targets, "; ")})
-	holdErr := sleep(ctx, step.Duration)
-	if holdErr != nil {
-		// Cancelled: execute reverts through revertAll; close the window now.
-		r.closeWindow(step.Name, time.Now().UTC())
-		return holdErr
+	if err := r.life.Revert(context.WithoutCancel(ctx), step.Name); err != nil {
+		return err
 	}
-	revertErr := r.revertStep(context.WithoutCancel(ctx), step.Name)
-	end := time.Now().UTC()
-	r.closeWindow(step.Name, end)
-	r.addObservation(reports.Observation{What: "faultReverted", At: end, Source: "gameday", Step: step.Name})
-	if revertErr != nil {
-		return revertErr
-	}
+	r.Observe(reports.Observation{What: "faultReverted", At: time.Now().UTC(), Source: "gameday", Step: step.Name})
 	rs.Reverted = true
 	return nil
-}
-
-// markReverted records a reverted fault (for verification) and flags its step.
-func (r *run) markReverted(f injected) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.reverted = append(r.reverted, f)
-	for i := range r.steps {
-		if r.steps[i].Name == f.rec.Step {
-			r.steps[i].Reverted = true
-		}
-	}
-}
-
-// openWindow starts a fault window at injection; closeWindow sets its end when the
-// fault is reverted. Observations made in between belong to its step.
-func (r *run) openWindow(w score.Window) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.windows = append(r.windows, w)
-}
-
-func (r *run) closeWindow(name string, end time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := range r.windows {
-		if r.windows[i].Name == name && r.windows[i].End.IsZero() {
-			r.windows[i].End = end
-		}
-	}
 }
 
 // notRecoveredError is a wait for recovery that timed out: a result, not a failure

@@ -8,8 +8,9 @@
 //     and the kubelet's ConfigMap sync decide when the change takes effect (often
 //     30-90 s): that delay is part of what the game day measures.
 //
-// The saved state travels in the fault record, which is also stored in the
-// gameday.dev/fault annotation of the changed object.
+// The saved state travels in the fault record (the run's journal and a
+// gameday-owned Secret in the cluster); the gameday.dev/fault annotation on the
+// changed object only refers to it.
 package dnsoutage
 
 import (
@@ -21,7 +22,6 @@ import (
 	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -41,7 +41,7 @@ const (
 )
 
 func init() {
-	fault.Register(Kind, func(spec scenario.FaultSpec) (fault.Injector, error) {
+	fault.Register(Kind, func(spec scenario.FaultSpec) (fault.Action, error) {
 		if spec == nil {
 			return &Injector{}, nil
 		}
@@ -191,46 +191,6 @@ func ServfailCorefile(corefile string, names []string) string {
 	}
 	b.WriteString(corefile)
 	return b.String()
-}
-
-// Outstanding lists the CoreDNS objects that still carry a dnsOutage marker.
-func (in *Injector) Outstanding(ctx context.Context, env fault.Env) ([]fault.Record, error) {
-	var recs []fault.Record
-	dep, err := env.Client.AppsV1().Deployments(Namespace).Get(ctx, Deployment, metav1.GetOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("reading CoreDNS: %w", err)
-	}
-	if err == nil {
-		if rec, ok, err := markerOf(dep.Annotations); err != nil {
-			return nil, err
-		} else if ok {
-			recs = append(recs, rec)
-		}
-	}
-	cm, err := env.Client.CoreV1().ConfigMaps(Namespace).Get(ctx, ConfigMap, metav1.GetOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("reading the Corefile: %w", err)
-	}
-	if err == nil {
-		if rec, ok, err := markerOf(cm.Annotations); err != nil {
-			return nil, err
-		} else if ok {
-			recs = append(recs, rec)
-		}
-	}
-	return recs, nil
-}
-
-func markerOf(annotations map[string]string) (fault.Record, bool, error) {
-	v, ok := annotations[fault.MarkerAnnotation]
-	if !ok {
-		return fault.Record{}, false, nil
-	}
-	rec, err := fault.ParseRecord(v)
-	if err != nil || rec.Kind != Kind {
-		return rec, false, err
-	}
-	return rec, true, nil
 }
 
 // Describe says what the fault does.

@@ -42,7 +42,7 @@ import (
 const Kind = "nodeLoss"
 
 func init() {
-	fault.Register(Kind, func(spec scenario.FaultSpec) (fault.Injector, error) {
+	fault.Register(Kind, func(spec scenario.FaultSpec) (fault.Action, error) {
 		if spec == nil {
 			return &Injector{}, nil
 		}
@@ -234,27 +234,9 @@ func bringBack(ctx context.Context, nodes clusters.NodeController, node string) 
 	return nil
 }
 
-// Outstanding lists nodes that still carry a nodeLoss marker.
-func (in *Injector) Outstanding(ctx context.Context, env fault.Env) ([]fault.Record, error) {
-	list, err := env.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("listing nodes: %w", err)
-	}
-	var recs []fault.Record
-	for _, n := range list.Items {
-		v, ok := n.Annotations[fault.MarkerAnnotation]
-		if !ok {
-			continue
-		}
-		rec, err := fault.ParseRecord(v)
-		if err != nil {
-			return nil, fmt.Errorf("node %s: %w", n.Name, err)
-		}
-		if rec.Kind == Kind {
-			recs = append(recs, rec)
-		}
-	}
-	return recs, nil
+// NodesTaken lists the nodes this fault takes away, so probes run elsewhere.
+func (in *Injector) NodesTaken(ctx context.Context, env fault.Env) ([]string, error) {
+	return SelectNodes(ctx, env, in.Spec.Target)
 }
 
 // Describe says what the fault does to its node.
