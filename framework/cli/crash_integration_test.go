@@ -25,7 +25,7 @@ import (
 
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/fixtures"
-	"github.com/gameday-dev/gameday/framework/fault"
+	"github.com/gameday-dev/gameday/framework/lifecycle"
 	_ "github.com/gameday-dev/gameday/framework/fault/dnsoutage"
 	_ "github.com/gameday-dev/gameday/framework/fault/nodeloss"
 	"github.com/gameday-dev/gameday/reports"
@@ -242,15 +242,12 @@ func healthProblem(ctx context.Context, cl *clusters.Cluster, client kubernetes.
 	if wl.Status.ReadyReplicas != want.workloadWant {
 		return fmt.Sprintf("workload %d/%d ready", wl.Status.ReadyReplicas, want.workloadWant)
 	}
-	for _, kind := range fault.Kinds() {
-		inj, _ := fault.ForKind(kind)
-		recs, err := inj.Outstanding(ctx, fault.Env{Cluster: cl, Client: client})
-		if err != nil {
-			return err.Error()
-		}
-		if len(recs) > 0 {
-			return fmt.Sprintf("%d %s marker(s) left", len(recs), kind)
-		}
+	left, err := lifecycle.Leftovers(ctx, client)
+	if err != nil {
+		return err.Error()
+	}
+	if len(left) > 0 {
+		return fmt.Sprintf("left in the cluster: %s", strings.Join(left, "; "))
 	}
 	// Serving: ten requests through the control plane's node port all answer.
 	addr, err := cl.Nodes.Address(ctx, controlPlane)

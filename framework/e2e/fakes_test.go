@@ -103,10 +103,6 @@ func (f *fakeInjector) Recover(ctx context.Context, env fault.Env, rec fault.Rec
 	return nil
 }
 
-func (f *fakeInjector) Outstanding(ctx context.Context, env fault.Env) ([]fault.Record, error) {
-	return nil, nil
-}
-
 func (f *fakeInjector) Describe(rec fault.Record) string { return "fake fault on " + rec.Target }
 
 func (f *fakeInjector) Verify(ctx context.Context, env fault.Env, rec fault.Record) error {
@@ -130,11 +126,11 @@ func (f *fakeInjector) calls() (planned int, injected, recovered, verified []str
 // until the test ends. Tests that call it must not run in parallel.
 func useFakes(t *testing.T, inj fault.Injector) {
 	t.Helper()
-	oldInjector, oldClientset, oldVerify := newInjector, newClientset, verifyInterval
-	newInjector = func(scenario.FaultSpec) (fault.Injector, error) { return inj, nil }
+	oldInjector, oldClientset, oldVerify := newAction, newClientset, verifyInterval
+	newAction = func(scenario.FaultSpec) (fault.Action, error) { return inj, nil }
 	newClientset = func(*clusters.Cluster) (kubernetes.Interface, error) { return fake.NewClientset(), nil }
 	verifyInterval = 5 * time.Millisecond
-	t.Cleanup(func() { newInjector, newClientset, verifyInterval = oldInjector, oldClientset, oldVerify })
+	t.Cleanup(func() { newAction, newClientset, verifyInterval = oldInjector, oldClientset, oldVerify })
 }
 
 // kindCluster is a cluster handle that passes the guard rails as a kind cluster.
@@ -176,4 +172,23 @@ func (n *fakeNodes) Exec(ctx context.Context, node string, stdin io.Reader, comm
 }
 func (n *fakeNodes) Address(ctx context.Context, node string) (string, error) {
 	return "172.18.0.2", nil
+}
+
+// revert and verify run RevertFaults' two halves on every lifecycle of the session.
+func (s *session) revert(ctx context.Context, log logf, step string) error {
+	var errs []error
+	for _, l := range s.allLifecycles() {
+		l.Logf = log
+		errs = append(errs, l.Revert(ctx, step))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *session) verify(ctx context.Context, log logf) error {
+	var errs []error
+	for _, l := range s.allLifecycles() {
+		l.Logf = log
+		errs = append(errs, l.Verify(ctx))
+	}
+	return errors.Join(errs...)
 }

@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
+	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/framework/fault"
+	"github.com/gameday-dev/gameday/framework/lifecycle"
 	"github.com/gameday-dev/gameday/framework/scenario"
-	"github.com/gameday-dev/gameday/framework/score"
 )
 
 // RevertTimeout bounds how long RevertFaults (and InjectFault's clean-up after a
@@ -23,8 +24,8 @@ const RevertTimeout = 5 * time.Minute
 // verifyInterval is how often RevertFaults asks a fault.Verifier again.
 var verifyInterval = time.Second
 
-// newInjector makes the injector of a fault spec; tests replace it.
-var newInjector = fault.New
+// newAction makes the action of a fault spec; tests replace it.
+var newAction = fault.New
 
 // logf is how the steps log progress: t.Logf.
 type logf func(format string, args ...any)
@@ -73,40 +74,46 @@ func (s *session) inject(ctx context.Context, cfg *envconf.Config, step string, 
 	if err != nil {
 		return err
 	}
-	inj, err := newInjector(spec)
+	life := s.lifecycleFor(c, client, log)
+	act, err := life.Plan(ctx, step, spec, 0)
 	if err != nil {
 		return err
 	}
-	env := fault.Env{Cluster: c, Client: client, RunID: s.runID, Step: step}
-	recs, err := inj.Plan(ctx, env)
-	if err != nil {
-		return fmt.Errorf("planning: %w", err)
-	}
-	if len(recs) == 0 {
-		return fmt.Errorf("the %s fault found no target", spec.FaultKind())
-	}
 	s.mu.Lock()
-	window := len(s.windows)
-	s.windows = append(s.windows, score.Window{Name: step, Start: time.Now().UTC()})
+	s.actions = append(s.actions, act)
 	s.mu.Unlock()
-	for _, rec := range recs {
-		// Kept before injecting, so that a half-done injection is reverted too
-		// (recovering a record that was never injected is a no-op).
-		s.mu.Lock()
-		s.faults = append(s.faults, &injected{rec: rec, injector: inj, env: env, window: window})
-		s.mu.Unlock()
-		log("inject: %s", inj.Describe(rec))
-		if err := inj.Inject(ctx, env, rec); err != nil {
-			err = fmt.Errorf("injecting %s: %w", rec.ID, err)
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RevertTimeout)
-			defer cancel()
-			if rerr := s.revert(rctx, log, step); rerr != nil {
-				return errors.Join(err, fmt.Errorf("reverting what was injected (run `gameday recover`): %w", rerr))
-			}
-			return err
+	if err := life.Start(ctx, act); err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RevertTimeout)
+		defer cancel()
+		if rerr := life.Revert(rctx, step); rerr != nil {
+			return errors.Join(err, fmt.Errorf("reverting what was injected (run `gameday recover`): %w", rerr))
 		}
+		return err
 	}
 	return nil
+}
+
+// lifecycleFor returns the session's lifecycle for a cluster, making it on first
+// use. There is no run folder, so the records' durable copy is the one in the
+// cluster (lifecycle.Store), where `gameday recover` finds them.
+func (s *session) lifecycleFor(c *clusters.Cluster, client kubernetes.Interface, log logf) *lifecycle.Lifecycle {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.lifecycles[c.Name]; ok {
+		return l
+	}
+	l := &lifecycle.Lifecycle{
+		Env:           fault.Env{Cluster: c, Client: client, RunID: s.runID, Sink: s},
+		Store:         &lifecycle.Store{Client: client},
+		NewAction:     newAction,
+		Logf:          log,
+		RevertTimeout: RevertTimeout, VerifyTimeout: RevertTimeout, VerifyInterval: verifyInterval,
+	}
+	if s.lifecycles == nil {
+		s.lifecycles = map[string]*lifecycle.Lifecycle{}
+	}
+	s.lifecycles[c.Name] = l
+	return l
 }
 
 // HoldFault returns a step that waits until d has passed since the latest fault was
@@ -133,12 +140,12 @@ func HoldFault(d time.Duration) features.Func {
 }
 
 // RevertFaults returns a step that reverts every fault injected so far and not yet
-// reverted, newest first, then waits until each fault's injector verifies it (for
-// nodeLoss: the node runs and is Ready; for dnsOutage: CoreDNS is back), within
-// RevertTimeout. It is idempotent and does nothing when nothing was injected, so it
-// belongs in Teardown, where it runs even when an assessment failed. A fault that
-// cannot be reverted or verified is a test error (not fatal, so later Teardown steps
-// still run); `gameday recover` reverts what is left.
+// reverted, newest first, then waits until each fault verifies (for nodeLoss: the
+// node runs and is Ready; for dnsOutage: CoreDNS is back), within RevertTimeout. It
+// is idempotent and does nothing when nothing was injected, so it belongs in
+// Teardown, where it runs even when an assessment failed. A fault that cannot be
+// reverted or verified is a test error (not fatal, so later Teardown steps still
+// run); `gameday recover` reverts what is left.
 func RevertFaults() features.Func {
 	return func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 		t.Helper()
@@ -148,85 +155,26 @@ func RevertFaults() features.Func {
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RevertTimeout)
 		defer cancel()
-		if err := s.revert(rctx, t.Logf, ""); err != nil {
-			t.Errorf("revert faults: %v (run `gameday recover` to revert what is left)", err)
-		}
-		if err := s.verify(rctx, t.Logf); err != nil {
-			t.Errorf("verify reverted faults: %v", err)
+		for _, l := range s.allLifecycles() {
+			l.Logf = t.Logf
+			if err := l.Revert(rctx, ""); err != nil {
+				t.Errorf("revert faults: %v (run `gameday recover` to revert what is left)", err)
+			}
+			if err := l.Verify(rctx); err != nil {
+				t.Errorf("verify reverted faults: %v", err)
+			}
 		}
 		return ctx
 	}
 }
 
-// revert recovers the outstanding records of one step, or of every step when step
-// is "", newest first. A window ends when all its records are reverted.
-func (s *session) revert(ctx context.Context, log logf, step string) error {
+// allLifecycles returns the session's lifecycles, one per cluster.
+func (s *session) allLifecycles() []*lifecycle.Lifecycle {
 	s.mu.Lock()
-	var todo []*injected
-	for i := len(s.faults) - 1; i >= 0; i-- {
-		if f := s.faults[i]; !f.reverted && (step == "" || f.rec.Step == step) {
-			todo = append(todo, f)
-		}
+	defer s.mu.Unlock()
+	out := make([]*lifecycle.Lifecycle, 0, len(s.lifecycles))
+	for _, l := range s.lifecycles {
+		out = append(out, l)
 	}
-	s.mu.Unlock()
-	var errs []error
-	for _, f := range todo {
-		log("revert: %s", f.injector.Describe(f.rec))
-		if err := f.injector.Recover(ctx, f.env, f.rec); err != nil {
-			errs = append(errs, fmt.Errorf("reverting %s: %w", f.rec.ID, err))
-			continue
-		}
-		s.mu.Lock()
-		f.reverted = true
-		s.closeWindow(f.window)
-		s.mu.Unlock()
-	}
-	return errors.Join(errs...)
-}
-
-// closeWindow sets a window's End once every record of it is reverted; s.mu is held.
-func (s *session) closeWindow(window int) {
-	for _, f := range s.faults {
-		if f.window == window && !f.reverted {
-			return
-		}
-	}
-	if s.windows[window].End.IsZero() {
-		s.windows[window].End = time.Now().UTC()
-	}
-}
-
-// verify waits until every reverted, unverified record passes its injector's
-// fault.Verifier (injectors without one pass at once).
-func (s *session) verify(ctx context.Context, log logf) error {
-	s.mu.Lock()
-	var todo []*injected
-	for _, f := range s.faults {
-		if f.reverted && !f.verified {
-			todo = append(todo, f)
-		}
-	}
-	s.mu.Unlock()
-	var errs []error
-	for _, f := range todo {
-		if v, ok := f.injector.(fault.Verifier); ok {
-			var last error
-			err := wait.PollUntilContextCancel(ctx, verifyInterval, true, func(ctx context.Context) (bool, error) {
-				last = v.Verify(ctx, f.env, f.rec)
-				return last == nil, nil
-			})
-			if err != nil {
-				if last == nil {
-					last = err
-				}
-				errs = append(errs, fmt.Errorf("after reverting %s: %w", f.injector.Describe(f.rec), last))
-				continue
-			}
-			log("verified: %s is reverted", f.rec.Target)
-		}
-		s.mu.Lock()
-		f.verified = true
-		s.mu.Unlock()
-	}
-	return errors.Join(errs...)
+	return out
 }

@@ -38,14 +38,15 @@
 //
 // # Undo
 //
-// Faults are injected through the same fault.Injector as a game-day run, which marks
-// the object it changes with fault.MarkerAnnotation before changing it (there is no
-// run journal: the markers are the durable record). If injecting
-// fails half-way, InjectFault reverts what it injected before failing the step. Put
+// Faults are injected through the same lifecycle as a game-day run (package
+// lifecycle). There is no run journal: each record is kept, before anything
+// changes, in a gameday-owned Secret in the cluster until it is reverted. If
+// injecting fails half-way, InjectFault reverts what it injected before failing
+// the step. Put
 // RevertFaults in Teardown, which e2e-framework runs after failed assessments too
 // (not in its fail-fast mode, nor after a Setup step fails: put InjectFault in an
-// Assess). Whatever a crashed test leaves behind, `gameday recover` finds through the
-// markers and reverts.
+// Assess). Whatever a crashed test leaves behind, `gameday recover` finds in the
+// cluster and reverts.
 //
 // Import the fault kinds the test uses for their side effect:
 //
@@ -63,8 +64,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gameday-dev/gameday/framework/fault"
+	"github.com/gameday-dev/gameday/framework/lifecycle"
 	"github.com/gameday-dev/gameday/framework/probe"
 	"github.com/gameday-dev/gameday/framework/score"
+	"github.com/gameday-dev/gameday/reports"
 )
 
 // sessionKey is the context key of the session.
@@ -84,8 +87,12 @@ type session struct {
 	probeErr []error
 	agents   []agentPod
 
-	faults  []*injected
-	windows []score.Window
+	lifecycles map[string]*lifecycle.Lifecycle // by cluster name: runs the faults
+	actions    []*lifecycle.Active             // every action started, in order
+	windows    []score.Window
+	effective  map[string]time.Time
+	figures    []reports.Figure
+	notes      []reports.Observation
 }
 
 // agentPod is an in-cluster probe agent to delete when the probes stop.
@@ -93,16 +100,6 @@ type agentPod struct {
 	client    kubernetes.Interface
 	namespace string
 	name      string
-}
-
-// injected is one fault record this session injected (or began to).
-type injected struct {
-	rec      fault.Record
-	injector fault.Injector
-	env      fault.Env
-	window   int // index in session.windows
-	reverted bool
-	verified bool
 }
 
 // newSession returns an empty session with a fresh run ID.
@@ -166,9 +163,9 @@ func FaultRecords(ctx context.Context) []fault.Record {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	recs := make([]fault.Record, 0, len(s.faults))
-	for _, f := range s.faults {
-		recs = append(recs, f.rec)
+	var recs []fault.Record
+	for _, a := range s.actions {
+		recs = append(recs, a.Records...)
 	}
 	return recs
 }

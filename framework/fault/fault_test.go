@@ -83,14 +83,14 @@ func TestRecordID(t *testing.T) {
 
 // nopInjector is a registrable injector for the registry tests.
 type nopInjector struct {
-	fault.Injector
+	fault.Action
 	spec scenario.FaultSpec
 }
 
 func TestRegisterTwicePanics(t *testing.T) {
 	t.Parallel()
 	const kind = "test-register-twice"
-	factory := func(spec scenario.FaultSpec) (fault.Injector, error) { return nopInjector{spec: spec}, nil }
+	factory := func(spec scenario.FaultSpec) (fault.Action, error) { return nopInjector{spec: spec}, nil }
 	fault.Register(kind, factory)
 
 	var recovered any
@@ -130,18 +130,18 @@ func TestUnknownKind(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		get  func() (fault.Injector, error)
+		get  func() (fault.Action, error)
 	}{
-		{"ForKind", func() (fault.Injector, error) { return fault.ForKind("strange") }},
-		{"ForKind empty", func() (fault.Injector, error) { return fault.ForKind("") }},
-		{"New", func() (fault.Injector, error) { return fault.New(strangeSpec{}) }},
+		{"ForKind", func() (fault.Action, error) { return fault.ForKind("strange") }},
+		{"ForKind empty", func() (fault.Action, error) { return fault.ForKind("") }},
+		{"New", func() (fault.Action, error) { return fault.New(strangeSpec{}) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			inj, err := tc.get()
 			assert.Assert(t, inj == nil)
-			assert.ErrorContains(t, err, "no injector for fault kind")
+			assert.ErrorContains(t, err, "no action registered for kind")
 			assert.ErrorContains(t, err, "(registered: ")
 			// The message lists the registered kinds, sorted.
 			_, list, _ := strings.Cut(err.Error(), "(registered: ")
@@ -182,8 +182,10 @@ func TestNewPassesSpecToFactory(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			inj, err := fault.New(tc.spec)
+			act, err := fault.New(tc.spec)
 			assert.NilError(t, err)
+			inj, ok := act.(fault.Injector)
+			assert.Assert(t, ok, "%T is a fault", act)
 			tc.check(t, inj)
 
 			// ForKind gives a recovery-only injector with an empty spec.

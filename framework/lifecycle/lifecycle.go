@@ -46,6 +46,8 @@ type Lifecycle struct {
 	Journal *journal.Journal
 	// Store keeps the records in the cluster; nil keeps none there.
 	Store *Store
+	// NewAction makes the action of a spec; nil means fault.New (tests replace it).
+	NewAction func(spec scenario.FaultSpec) (fault.Action, error)
 	// Logf reports progress ("inject: ...", "revert: ..."); nil is silent.
 	Logf func(format string, args ...any)
 	// RevertTimeout bounds one Revert call, VerifyTimeout one Verify call;
@@ -109,7 +111,11 @@ func (l *Lifecycle) Plan(ctx context.Context, step string, spec scenario.FaultSp
 		}
 	}
 	l.mu.Unlock()
-	action, err := fault.New(spec)
+	newAction := l.NewAction
+	if newAction == nil {
+		newAction = fault.New
+	}
+	action, err := newAction(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +125,7 @@ func (l *Lifecycle) Plan(ctx context.Context, step string, spec scenario.FaultSp
 		return nil, fmt.Errorf("planning: %w", err)
 	}
 	if len(recs) == 0 {
-		return nil, fmt.Errorf("the %s action found no target", spec.FaultKind())
+		return nil, fmt.Errorf("the %s fault found no target", spec.FaultKind())
 	}
 	return &Active{Step: step, Action: action, Records: recs, env: env, progress: map[string]journal.RecordState{}}, nil
 }
@@ -137,14 +143,13 @@ func (l *Lifecycle) Start(ctx context.Context, a *Active) error {
 	l.mu.Lock()
 	l.active = append(l.active, a)
 	l.mu.Unlock()
-	for _, rec := range a.Records {
-		if err := l.record(ctx, rec); err != nil {
-			return err
-		}
-		a.progress[rec.ID] = journal.RecordState{Record: rec, Last: journal.OpPlanned}
-	}
 	switch act := a.Action.(type) {
 	case fault.Drill:
+		for _, rec := range a.Records {
+			if err := l.record(ctx, a, rec); err != nil {
+				return err
+			}
+		}
 		for _, rec := range a.Records {
 			rs := a.progress[rec.ID]
 			err := runPhases(ctx, a.env, act, l.Journal, l.Store, &rs, 0, l.logf)
@@ -157,6 +162,11 @@ func (l *Lifecycle) Start(ctx context.Context, a *Active) error {
 		l.retire(a, a.Effective)
 	case fault.Injector:
 		for _, rec := range a.Records {
+			// Durable before the cluster changes; records not reached are not
+			// outstanding.
+			if err := l.record(ctx, a, rec); err != nil {
+				return err
+			}
 			l.logf("inject: %s", act.Describe(rec))
 			if err := act.Inject(ctx, a.env, rec); err != nil {
 				return fmt.Errorf("injecting %s: %w", rec.ID, err)
@@ -182,13 +192,15 @@ func (l *Lifecycle) Start(ctx context.Context, a *Active) error {
 	return nil
 }
 
-// record makes a planned record durable in the journal and in the cluster.
-func (l *Lifecycle) record(ctx context.Context, rec fault.Record) error {
+// record makes a planned record durable in the journal and in the cluster; from
+// then on it is outstanding until settled.
+func (l *Lifecycle) record(ctx context.Context, a *Active, rec fault.Record) error {
 	if l.Journal != nil {
 		if err := l.Journal.Planned(rec); err != nil {
 			return fmt.Errorf("journaling %s: %w", rec.ID, err)
 		}
 	}
+	a.progress[rec.ID] = journal.RecordState{Record: rec, Last: journal.OpPlanned}
 	if l.Store != nil {
 		if err := l.Store.Save(ctx, rec); err != nil {
 			return err

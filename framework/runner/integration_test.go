@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gameday-dev/gameday/clusters"
-	"github.com/gameday-dev/gameday/framework/fault"
+	"github.com/gameday-dev/gameday/framework/lifecycle"
 	"github.com/gameday-dev/gameday/framework/runner"
 	"github.com/gameday-dev/gameday/framework/scenario"
 	"github.com/gameday-dev/gameday/reports"
@@ -130,13 +130,9 @@ func noMarkers(t *testing.T) {
 	assert.NilError(t, err)
 	client, err := cl.Clientset()
 	assert.NilError(t, err)
-	for _, kind := range fault.Kinds() {
-		inj, err := fault.ForKind(kind)
-		assert.NilError(t, err)
-		recs, err := inj.Outstanding(ctx, fault.Env{Cluster: cl, Client: client})
-		assert.NilError(t, err)
-		assert.Equal(t, len(recs), 0, "%s markers left: %v", kind, recs)
-	}
+	left, err := lifecycle.Leftovers(ctx, client)
+	assert.NilError(t, err)
+	assert.Equal(t, len(left), 0, "left in the cluster: %v", left)
 	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	assert.NilError(t, err)
 	for _, n := range nodes.Items {

@@ -221,8 +221,9 @@ func TestPlanExistingClusterKillKubelet(t *testing.T) {
 	t.Parallel()
 	w, _ := existingWorld(t)
 	spec := &scenario.NodeLoss{Mode: scenario.NodeLossKillKubelet, AllowExistingCluster: true, Target: scenario.NodeTarget{Role: scenario.RoleWorker, Count: 2}}
-	inj, err := fault.New(spec)
+	act, err := fault.New(spec)
 	assert.NilError(t, err)
+	inj := act.(fault.Injector)
 	recs, err := inj.Plan(testContext(t), w.env)
 	assert.NilError(t, err)
 	assert.Equal(t, len(recs), 2)
@@ -272,7 +273,7 @@ func TestInjectWithAgent(t *testing.T) {
 	assert.Equal(t, w.cs.Actions()[0].GetVerb(), "get")
 	v, marked := w.marker(t, "gd-worker")
 	assert.Assert(t, marked)
-	assert.Equal(t, v, rec.Marshal())
+	assert.Equal(t, v, rec.Ref().Marshal())
 
 	ns, err := w.cs.CoreV1().Namespaces().Get(testContext(t), "gameday-system", metav1.GetOptions{})
 	assert.NilError(t, err)
@@ -584,7 +585,7 @@ func TestRecoverWithAgentLeavesOtherFaultAlone(t *testing.T) {
 	assert.NilError(t, in.Recover(ctx, w.env, mine))
 	v, marked := w.marker(t, "gd-worker")
 	assert.Assert(t, marked)
-	assert.Equal(t, v, other.Marshal())
+	assert.Equal(t, v, other.Ref().Marshal())
 	p, err := w.cs.CoreV1().Pods("gameday-system").Get(ctx, agentPod, metav1.GetOptions{})
 	assert.NilError(t, err)
 	assert.Assert(t, p.DeletionTimestamp == nil)
@@ -603,7 +604,8 @@ func TestRecoverWithAgentNeverInjected(t *testing.T) {
 	assertAgentRecovered(t, w, in, rec)
 }
 
-// `gameday recover` finds the record from the Node's marker alone and reverts it.
+// `gameday recover` reverts the stored record with a recovery-only action; the
+// Node's marker holds no restore data.
 func TestRecoverWithAgentFromMarker(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
@@ -616,11 +618,12 @@ func TestRecoverWithAgentFromMarker(t *testing.T) {
 	rinj, err := fault.ForKind(nodeloss.Kind)
 	assert.NilError(t, err)
 	env := fault.Env{Cluster: w.env.Cluster, Client: w.cs} // as recover builds it: no run, no hold
-	found, err := rinj.Outstanding(ctx, env)
+	marker, marked := w.marker(t, "gd-worker")
+	assert.Assert(t, marked)
+	ref, err := fault.ParseRecord(marker)
 	assert.NilError(t, err)
-	assert.Equal(t, len(found), 1)
-	assert.DeepEqual(t, found[0].Restore, rec.Restore)
-	assert.NilError(t, rinj.Recover(ctx, env, found[0]))
+	assert.Equal(t, len(ref.Restore), 0, "no restore data in the marker")
+	assert.NilError(t, rinj.Recover(ctx, env, rec))
 	assertAgentRecovered(t, w, rinj.(fault.Verifier), rec)
 }
 

@@ -381,29 +381,31 @@ func TestRecover(t *testing.T) {
 	}
 }
 
-// A recovery-only injector (as `gameday recover` makes from a marker) reverts
-// whatever the record's mode.
+// A recovery-only action (as `gameday recover` makes from a stored record)
+// reverts whatever the record's mode; the marker only refers to the record.
 func TestRecoverWithRecoveryOnlyInjector(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	w := newWorld()
-	inj, err := fault.New(&scenario.NodeLoss{Mode: scenario.NodeLossPause, Target: scenario.NodeTarget{Names: []string{"gd-worker3"}}})
+	act, err := fault.New(&scenario.NodeLoss{Mode: scenario.NodeLossPause, Target: scenario.NodeTarget{Names: []string{"gd-worker3"}}})
 	assert.NilError(t, err)
+	inj := act.(fault.Injector)
 	recs, err := inj.Plan(ctx, w.env)
 	assert.NilError(t, err)
 	assert.NilError(t, inj.Inject(ctx, w.env, recs[0]))
 	assert.Equal(t, w.nodes.status("gd-worker3"), "paused")
+	marker, marked := w.marker(t, "gd-worker3")
+	assert.Assert(t, marked)
+	ref, err := fault.ParseRecord(marker)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, ref, recs[0].Ref())
 
 	rinj, err := fault.ForKind(nodeloss.Kind)
 	assert.NilError(t, err)
-	found, err := rinj.Outstanding(ctx, w.env)
-	assert.NilError(t, err)
-	assert.DeepEqual(t, found, recs)
-	assert.NilError(t, rinj.Recover(ctx, w.env, found[0]))
+	assert.NilError(t, rinj.Recover(ctx, w.env, recs[0]))
 	assert.Equal(t, w.nodes.status("gd-worker3"), "running")
-	found, err = rinj.Outstanding(ctx, w.env)
-	assert.NilError(t, err)
-	assert.Equal(t, len(found), 0)
+	_, marked = w.marker(t, "gd-worker3")
+	assert.Assert(t, !marked)
 }
 
 // Right after a node starts, systemd may refuse commands: Recover retries the kubelet start.
@@ -513,67 +515,6 @@ func TestRecoverNodeObjectGone(t *testing.T) {
 	assert.NilError(t, w.cs.CoreV1().Nodes().Delete(ctx, "gd-worker", metav1.DeleteOptions{}))
 	assert.NilError(t, in.Recover(ctx, w.env, rec))
 	assert.Equal(t, w.nodes.status("gd-worker"), "running")
-}
-
-func TestOutstanding(t *testing.T) {
-	t.Parallel()
-	mine := record(scenario.NodeLossStop, "gd-worker")
-	other := fault.Record{Kind: "dnsOutage", Mode: "scaleDown", Target: "node/gd-worker2"}
-	annotate := func(n *corev1.Node, v string) *corev1.Node {
-		n.Annotations = map[string]string{fault.MarkerAnnotation: v, "other": "x"}
-		return n
-	}
-	tests := []struct {
-		name    string
-		nodes   []*corev1.Node
-		want    []fault.Record
-		wantErr string
-	}{
-		{
-			name:  "none",
-			nodes: kindNodes(),
-		},
-		{
-			name: "marked nodes of this kind only",
-			nodes: []*corev1.Node{
-				annotate(node("gd-worker", false, corev1.ConditionFalse), mine.Marshal()),
-				annotate(node("gd-worker2", false, corev1.ConditionTrue), other.Marshal()),
-				node("gd-worker3", false, corev1.ConditionTrue),
-			},
-			want: []fault.Record{mine},
-		},
-		{
-			name: "bad marker",
-			nodes: []*corev1.Node{
-				node("gd-worker", false, corev1.ConditionTrue),
-				annotate(node("gd-worker2", false, corev1.ConditionTrue), "{not json"),
-			},
-			wantErr: "node gd-worker2: reading fault marker",
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			w := newWorld(tc.nodes...)
-			got, err := (&nodeloss.Injector{}).Outstanding(testContext(t), w.env)
-			if tc.wantErr != "" {
-				assert.ErrorContains(t, err, tc.wantErr)
-				return
-			}
-			assert.NilError(t, err)
-			assert.DeepEqual(t, got, tc.want)
-		})
-	}
-}
-
-func TestOutstandingListError(t *testing.T) {
-	t.Parallel()
-	w := newWorld()
-	w.cs.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, apierrors.NewServiceUnavailable("down")
-	})
-	_, err := (&nodeloss.Injector{}).Outstanding(testContext(t), w.env)
-	assert.ErrorContains(t, err, "listing nodes")
 }
 
 func TestVerify(t *testing.T) {
