@@ -25,9 +25,9 @@ import (
 
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/fixtures"
-	"github.com/gameday-dev/gameday/framework/lifecycle"
 	_ "github.com/gameday-dev/gameday/framework/fault/dnsoutage"
 	_ "github.com/gameday-dev/gameday/framework/fault/nodeloss"
+	"github.com/gameday-dev/gameday/framework/lifecycle"
 	"github.com/gameday-dev/gameday/reports"
 )
 
