@@ -195,6 +195,9 @@ func (l *Lifecycle) Start(ctx context.Context, a *Active) error {
 // record makes a planned record durable in the journal and in the cluster; from
 // then on it is outstanding until settled.
 func (l *Lifecycle) record(ctx context.Context, a *Active, rec fault.Record) error {
+	if rec.PlannedAt.IsZero() {
+		rec.PlannedAt = time.Now().UTC()
+	}
 	if l.Journal != nil {
 		if err := l.Journal.Planned(rec); err != nil {
 			return fmt.Errorf("journaling %s: %w", rec.ID, err)

@@ -110,7 +110,12 @@ func (s *Store) List(ctx context.Context) ([]fault.Record, error) {
 		}
 		recs = append(recs, rec)
 	}
-	sort.SliceStable(recs, func(i, j int) bool { return recs[i].PlannedAt.Before(recs[j].PlannedAt) })
+	sort.SliceStable(recs, func(i, j int) bool {
+		if !recs[i].PlannedAt.Equal(recs[j].PlannedAt) {
+			return recs[i].PlannedAt.Before(recs[j].PlannedAt)
+		}
+		return recs[i].ID < recs[j].ID
+	})
 	return recs, nil
 }
 
