@@ -44,9 +44,11 @@ func never(time.Duration) bool { return false }
 // exampleReport is a failed node-loss game day: the web SLO loses availability
 // while a worker is stopped, the API server SLO is untouched.
 func exampleReport() *reports.Report {
-	faults := []score.Window{{Name: "stop-worker", Start: since(60 * time.Second), End: since(120 * time.Second)}}
+	faults := []score.Window{{Name: "stop-worker", Start: since(60 * time.Second), Effective: since(61500 * time.Millisecond),
+		End: since(120 * time.Second)}}
 
-	webOpts := score.Options{Objective: 0.99, HealthyWindow: 10 * time.Second, Interval: 250 * time.Millisecond}
+	webOpts := score.Options{Objective: 0.99, HealthyWindow: 10 * time.Second, Interval: 250 * time.Millisecond,
+		Timeout: time.Second, LatencyMax: 500 * time.Millisecond, Period: 7 * 24 * time.Hour}
 	webFailing := func(at time.Duration) bool {
 		return between(62500*time.Millisecond, 80*time.Second)(at) || between(85*time.Second, 86*time.Second)(at)
 	}
@@ -89,6 +91,8 @@ func exampleReport() *reports.Report {
 			Objective:     webOpts.Objective,
 			HealthyWindow: webOpts.HealthyWindow,
 			Interval:      webOpts.Interval,
+			Period:        webOpts.Period,
+			LatencyMax:    webOpts.LatencyMax,
 			Result:        webResult,
 			Samples:       reports.CompactSamples(web),
 		},
@@ -98,13 +102,15 @@ func exampleReport() *reports.Report {
 			Objective:     apiOpts.Objective,
 			HealthyWindow: apiOpts.HealthyWindow,
 			Interval:      apiOpts.Interval,
+			Period:        score.DefaultPeriod,
 			Result:        apiResult,
 			Samples:       reports.CompactSamples(api),
 		},
 	}
 	r.Expectations = []reports.Expectation{
 		{Name: "web recovers within a minute", SLO: "web-available", Step: "stop-worker", Check: "mttr",
-			Unit: reports.UnitSeconds, Comparison: "<=", Threshold: 60, Measured: floatPtr(webMTTR), Passed: true},
+			Outcome: string(score.OutcomeRecovered), Unit: reports.UnitSeconds, Comparison: "<=", Threshold: 60,
+			Measured: floatPtr(webMTTR), Passed: true},
 		{Name: "web stays within its objective", SLO: "web-available", Check: "availability",
 			Unit: reports.UnitRatio, Comparison: ">=", Threshold: 0.99, Measured: floatPtr(webResult.Availability), Passed: false,
 			Message: fmt.Sprintf("availability %.2f%% is below 99.00%%: traffic kept reaching pods on the stopped node", webResult.Availability*100)},

@@ -93,22 +93,93 @@ func formatThreshold(e Expectation) string {
 	return e.Comparison + " " + formatValue(e.Threshold, e.Unit)
 }
 
-// faultTimes lists MTTD or MTTR per fault window: "kill-worker: 2.5s".
-func faultTimes(faults []score.Fault, pick func(score.Fault) string) []string {
-	lines := make([]string, 0, len(faults))
-	for _, f := range faults {
-		lines = append(lines, f.Window.Name+": "+pick(f))
-	}
-	return lines
+// outcomeWords are the words a report uses for each fault outcome (docs/scoring.md).
+var outcomeWords = map[score.Outcome]string{
+	score.OutcomeRecovered:          "recovered",
+	score.OutcomeNotRecovered:       "not recovered",
+	score.OutcomeNotDetected:        "no disruption detected",
+	score.OutcomeFailingAtInjection: "already failing at injection",
+	score.OutcomeNoData:             "no data",
 }
 
-func mttd(f score.Fault) string { return formatOptional(f.MTTD, "not detected") }
-func mttr(f score.Fault) string {
-	if !f.Detected {
-		return "no disruption" // nothing to recover from
+// outcome is a fault's outcome in words; reports written before outcomes existed
+// get theirs from the old fields.
+func outcome(f score.Fault) string {
+	o := f.Outcome
+	if o == "" {
+		switch {
+		case f.FailingAtStart:
+			o = score.OutcomeFailingAtInjection
+		case f.Recovered:
+			o = score.OutcomeRecovered
+		case f.Detected:
+			o = score.OutcomeNotRecovered
+		default:
+			o = score.OutcomeNotDetected
+		}
 	}
-	return formatOptional(f.MTTR, "not recovered")
+	if w, ok := outcomeWords[o]; ok {
+		return w
+	}
+	return string(o)
 }
+
+// mttd is a fault's MTTD, or why there is none.
+func mttd(f score.Fault) string {
+	if f.MTTD != nil {
+		return formatDuration(*f.MTTD)
+	}
+	if w := outcome(f); w != outcomeWords[score.OutcomeRecovered] && w != outcomeWords[score.OutcomeNotRecovered] {
+		return w
+	}
+	return "—"
+}
+
+// mttr is a fault's MTTR, or why there is none.
+func mttr(f score.Fault) string {
+	if f.MTTR != nil {
+		return formatDuration(*f.MTTR)
+	}
+	return outcome(f)
+}
+
+// orDash shows an absent duration as a dash, where an outcome column says why.
+func orDash(d *time.Duration) string { return formatOptional(d, "—") }
+
+// injection is how long a fault's injection took.
+func injection(f score.Fault) string { return formatDuration(f.Injection) }
+
+// badAttempts is "3 of 120", with how many were slow when any were.
+func badAttempts(r score.Result) string {
+	s := fmt.Sprintf("%d of %d", r.Failed, r.Samples)
+	if r.Slow > 0 {
+		s += fmt.Sprintf(" (%d errors, %d slow)", r.Errored, r.Slow)
+	}
+	return s
+}
+
+// formatPeriod shows an SLO period in days when it is whole days: "30d", else "36h0m0s".
+func formatPeriod(d time.Duration) string {
+	if d == 0 {
+		d = score.DefaultPeriod
+	}
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+// budgetUsed is the share of the SLO period's error budget the run used, e.g.
+// "0.12% of 30d".
+func budgetUsed(slo SLO) string {
+	if slo.Result.ErrorBudgetAllowed == 0 {
+		return "—"
+	}
+	return percent(slo.Result.ErrorBudgetConsumed) + " of " + formatPeriod(slo.Period)
+}
+
+// burnRate is the run's or a fault's burn rate: "10.00×".
+func burnRate(r float64) string { return fmt.Sprintf("%.2f×", r) }
 
 func nodeSummary(c Cluster) string {
 	parts := []string{c.Provider}
@@ -128,4 +199,13 @@ func observationAfter(o Observation) string {
 		return formatDuration(*o.After)
 	}
 	return formatDuration(*o.After) + " after " + o.Step
+}
+
+// objective is the SLO's objective with its latency objective, e.g. "99.00%, ≤ 500ms".
+func objective(slo SLO) string {
+	s := percent(slo.Objective)
+	if slo.LatencyMax > 0 {
+		s += ", ≤ " + formatDuration(slo.LatencyMax)
+	}
+	return s
 }

@@ -40,8 +40,8 @@ func JUnit(r *Report) ([]byte, error) {
 		if !res.Passed {
 			tc.Failure = &junit.Result{
 				Type: "slo",
-				Message: fmt.Sprintf("availability %s is below the objective %s (%d of %d samples failed, %s of the error budget burned)",
-					percent(res.Availability), percent(slo.Objective), res.Failed, res.Samples, percent(res.ErrorBudgetConsumed)),
+				Message: fmt.Sprintf("availability %s is below the objective %s (%s attempts bad, burn rate %s, error budget used %s)",
+					percent(res.Availability), percent(slo.Objective), badAttempts(res), burnRate(res.BurnRate), budgetUsed(slo)),
 				Data: xmlText(sloDetails(slo)),
 			}
 		}
@@ -107,7 +107,7 @@ func sloDetails(slo SLO) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "probe: %s (%s) via %s\n", slo.Probe.Name, slo.Probe.Kind, slo.Probe.Path)
 	for _, f := range slo.Result.Faults {
-		fmt.Fprintf(&b, "fault %s: MTTD %s, MTTR %s, %.1fs disrupted\n", f.Window.Name, mttd(f), mttr(f), f.DisruptionSeconds)
+		fmt.Fprintf(&b, "fault %s: %s, injection %s, MTTD %s, MTTR %s, %.1fs disrupted\n", f.Window.Name, outcome(f), injection(f), mttd(f), mttr(f), f.DisruptionSeconds)
 	}
 	for _, d := range slo.Result.Disruptions {
 		fmt.Fprintf(&b, "disrupted %s for %s: %s\n", d.Start.UTC().Format("15:04:05.000"), formatDuration(d.Duration()), d.FirstError)

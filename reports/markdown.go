@@ -51,16 +51,27 @@ func Markdown(r *Report) ([]byte, error) {
 
 	if len(r.SLOs) > 0 {
 		p("### SLOs\n\n")
-		p("| | SLO | Probe | Objective | Availability | MTTD | MTTR | Budget burned | Disruption |\n")
+		p("| | SLO | Probe | Objective | Availability | Bad attempts | Budget used | Burn rate | Disruption |\n")
 		p("|---|---|---|---|---|---|---|---|---|\n")
 		for _, slo := range r.SLOs {
 			res := slo.Result
 			p("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", passIcon(res.Passed), md(slo.Name),
-				md(slo.Probe.Kind+" via "+slo.Probe.Path), percent(slo.Objective), percent(res.Availability),
-				mdLines(faultTimes(res.Faults, mttd)), mdLines(faultTimes(res.Faults, mttr)),
-				percent(res.ErrorBudgetConsumed), fmt.Sprintf("%.1fs", res.DisruptionSeconds))
+				md(slo.Probe.Kind+" via "+slo.Probe.Path), md(objective(slo)), percent(res.Availability),
+				md(badAttempts(res)), md(budgetUsed(slo)), burnRate(res.BurnRate), fmt.Sprintf("%.1fs", res.DisruptionSeconds))
 		}
 		p("\n")
+		if hasFaults(r.SLOs) {
+			p("### Faults\n\n")
+			p("| SLO | Step | Outcome | Injection | MTTD | MTTR | Flaps | Burn rate |\n")
+			p("|---|---|---|---|---|---|---|---|\n")
+			for _, slo := range r.SLOs {
+				for _, f := range slo.Result.Faults {
+					p("| %s | %s | %s | %s | %s | %s | %d | %s |\n", md(slo.Name), md(f.Window.Name), md(outcome(f)),
+						injection(f), orDash(f.MTTD), orDash(f.MTTR), f.Flaps, burnRate(f.BurnRate))
+				}
+			}
+			p("\n")
+		}
 	}
 
 	if len(r.Expectations) > 0 {
@@ -108,4 +119,14 @@ func Markdown(r *Report) ([]byte, error) {
 		p("\n")
 	}
 	return []byte(b.String()), nil
+}
+
+// hasFaults reports whether any SLO has a fault score.
+func hasFaults(slos []SLO) bool {
+	for _, slo := range slos {
+		if len(slo.Result.Faults) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -108,8 +108,12 @@ type SLO struct {
 	Objective     float64       `json:"objective"`
 	HealthyWindow time.Duration `json:"healthyWindowNs"`
 	Interval      time.Duration `json:"intervalNs"`
-	Result        score.Result  `json:"result"`
-	Samples       SampleSeries  `json:"samples"`
+	// Period is the SLO period the error budget is counted against (docs/scoring.md).
+	Period time.Duration `json:"periodNs,omitempty"`
+	// LatencyMax is the latency objective: an OK attempt slower than it is bad; 0 means none.
+	LatencyMax time.Duration `json:"latencyMaxNs,omitempty"`
+	Result     score.Result  `json:"result"`
+	Samples    SampleSeries  `json:"samples"`
 }
 
 // Probe describes how an SLO was measured.
@@ -127,6 +131,9 @@ type Expectation struct {
 	SLO   string `json:"slo,omitempty"`
 	Step  string `json:"step,omitempty"`
 	Check string `json:"check"` // what was checked, e.g. "mttr", "availability"
+	// Outcome is the fault outcome an mttd or mttr check judged (score.Outcome), e.g.
+	// "failingAtInjection"; empty for availability or when the fault never ran.
+	Outcome string `json:"outcome,omitempty"`
 	// Unit of Measured and Threshold: UnitSeconds, UnitRatio or UnitCount.
 	Unit       string  `json:"unit"`
 	Comparison string  `json:"comparison"` // "<=", "<", ">=", ">" or "=="

@@ -211,7 +211,7 @@ func TestHTMLChartPerSLO(t *testing.T) {
 	for i, svg := range charts {
 		assert.Check(t, strings.Contains(svg, `class="fault-window`), "chart %d has no shaded fault window", i)
 	}
-	for _, want := range []string{`class="mttd`, `class="mttr`, `class="no-data`, `class="success`, ">MTTD 2.5s<", ">MTTR 26s<"} {
+	for _, want := range []string{`class="mttd`, `class="mttr`, `class="no-data`, `class="success`, ">MTTD 1s<", ">MTTR 25s<"} {
 		assert.Check(t, strings.Contains(charts[0], want), "web chart lacks %s", want)
 	}
 
@@ -400,4 +400,25 @@ func TestCompactSamples(t *testing.T) {
 			assert.Assert(t, len(data) <= tc.maxJSONBytes, "compacted to %d bytes", len(data))
 		})
 	}
+}
+
+func TestCompactSamplesLeavesOutNoData(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	samples := []probe.Sample{
+		{Probe: "web", At: start, OK: true},
+		{Probe: "web", At: start.Add(250 * time.Millisecond), Error: probe.OverranError},
+		{Probe: "web", At: start.Add(500 * time.Millisecond), Error: "connection refused"},
+		{Probe: "web", At: start.Add(750 * time.Millisecond), Error: probe.OverranError},
+		{Probe: "web", At: start.Add(time.Second), OK: true},
+	}
+	series := reports.CompactSamples(samples)
+	assert.Equal(t, series.Count, 3, "skipped slots are not attempts")
+	failed := 0
+	for i := range series.Buckets.Len() {
+		failed += series.Buckets.Failed[i]
+	}
+	assert.Equal(t, failed, 1, "a skipped slot is not a failure")
+	assert.Equal(t, len(samples), 5, "the caller's slice keeps its samples")
+	assert.Equal(t, samples[1].Error, probe.OverranError)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gameday-dev/gameday/framework/probe"
+	"github.com/gameday-dev/gameday/framework/score"
 )
 
 // MaxBuckets is how many buckets CompactSamples keeps at most: 360 makes a 1h run
@@ -69,8 +70,12 @@ func (b Buckets) SuccessRatio(i int) float64 {
 }
 
 // CompactSamples compacts one probe's samples for the report, so a 1h run at 4 Hz
-// (14,400 samples, about 1.5 MB of JSON) takes about 10 kB.
+// (14,400 samples, about 1.5 MB of JSON) takes about 10 kB. No-data markers
+// (score.IsNoData) are left out: a skipped slot is neither a success nor a failure.
 func CompactSamples(samples []probe.Sample) SampleSeries {
+	if slices.ContainsFunc(samples, score.IsNoData) {
+		samples = slices.DeleteFunc(slices.Clone(samples), score.IsNoData)
+	}
 	series := SampleSeries{Count: len(samples), Transitions: []Transition{}, Buckets: Buckets{
 		Samples: []int{}, Failed: []int{}, MeanLatency: []time.Duration{}, MaxLatency: []time.Duration{},
 	}}

@@ -12,6 +12,7 @@ const (
 	defaultHealthyWindow   = 10 * time.Second
 	defaultRecoveryTimeout = 5 * time.Minute
 	defaultAbortTimeout    = time.Hour
+	defaultSLOPeriod       = 30 * 24 * time.Hour
 )
 
 // Default fills in every unset field that has a default. It is idempotent, and Load calls
@@ -32,6 +33,12 @@ func (s *Scenario) Default() {
 	}
 	for i := range s.Spec.Steps {
 		s.Spec.Steps[i].setDefaults()
+	}
+	for i := range s.Spec.Expectations {
+		e := &s.Spec.Expectations[i]
+		if e.Detection == "" && (e.MTTD != nil || e.MTTR != nil) {
+			e.Detection = DetectionRequired
+		}
 	}
 	if s.Spec.Abort.Timeout == 0 {
 		s.Spec.Abort.Timeout = defaultAbortTimeout
@@ -61,6 +68,9 @@ func (slo *SLO) setDefaults() {
 	}
 	if slo.Timeout == 0 {
 		slo.Timeout = defaultProbeTimeout
+	}
+	if slo.Period == 0 {
+		slo.Period = defaultSLOPeriod
 	}
 	if p := slo.Probe.HTTP; p != nil {
 		if p.Path == "" {

@@ -23,7 +23,7 @@ func ExampleScenario_Validate() {
 				Fault:    &scenario.NodeLoss{Target: scenario.NodeTarget{Role: scenario.RoleWorker}},
 			}},
 			Expectations: []scenario.Expectation{{
-				Name: "recovers", SLO: "workload-http", MTTR: &scenario.DurationLimit{Max: 3 * time.Minute},
+				Name: "recovers", SLO: "workload-http", Step: "lose-a-worker", MTTR: &scenario.DurationLimit{Max: 3 * time.Minute},
 			}},
 		},
 	}

@@ -50,7 +50,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 	assert.DeepEqual(t, s.Spec, Spec{
 		Cluster: Cluster{Kind: &KindCluster{Name: "gameday", Reuse: new(true), Keep: new(true)}},
 		SLOs: []SLO{{
-			Name: "api", Objective: 0.99, Interval: 250 * time.Millisecond, Timeout: time.Second,
+			Name: "api", Objective: 0.99, Interval: 250 * time.Millisecond, Timeout: time.Second, Period: 720 * time.Hour,
 			Probe: Probe{APIServer: &APIServerProbe{Path: "/readyz"}},
 		}},
 		Scoring: Scoring{HealthyWindow: 10 * time.Second},
@@ -79,22 +79,23 @@ func TestLoadDecodesEveryField(t *testing.T) {
 		SLOs: []SLO{
 			{
 				Name: "workload-http", Objective: 0.99, Interval: 250 * time.Millisecond, Timeout: time.Second,
+				Period: 168 * time.Hour, Latency: &LatencyObjective{Max: 500 * time.Millisecond},
 				Probe: Probe{HTTP: &HTTPProbe{Service: "gameday-workload/workload", Port: 80, Path: "/healthz", From: FromInCluster}},
 			},
 			{
-				Name: "workload-external", Objective: 0.95, Interval: time.Second, Timeout: 2 * time.Second,
+				Name: "workload-external", Objective: 0.95, Interval: time.Second, Timeout: 2 * time.Second, Period: 720 * time.Hour,
 				Probe: Probe{HTTP: &HTTPProbe{Service: "gameday-workload/workload-nodeport", Port: 80, Path: "/", From: FromNodeNetwork}},
 			},
 			{
-				Name: "dns", Objective: 0.9, Interval: 5 * time.Second, Timeout: 500 * time.Millisecond,
+				Name: "dns", Objective: 0.9, Interval: 5 * time.Second, Timeout: 500 * time.Millisecond, Period: 720 * time.Hour,
 				Probe: Probe{DNS: &DNSProbe{Name: "workload.gameday-workload.svc.cluster.local.", From: FromInCluster}},
 			},
 			{
-				Name: "api-server", Objective: 0.999, Interval: 250 * time.Millisecond, Timeout: time.Second,
+				Name: "api-server", Objective: 0.999, Interval: 250 * time.Millisecond, Timeout: time.Second, Period: 720 * time.Hour,
 				Probe: Probe{APIServer: &APIServerProbe{Path: "/livez"}},
 			},
 			{
-				Name: "workload-ready", Objective: 0.5, Interval: 250 * time.Millisecond, Timeout: time.Second,
+				Name: "workload-ready", Objective: 0.5, Interval: 250 * time.Millisecond, Timeout: time.Second, Period: 720 * time.Hour,
 				Probe: Probe{Workload: &WorkloadProbe{Deployment: "gameday-workload/workload"}},
 			},
 		},
@@ -121,10 +122,14 @@ func TestLoadDecodesEveryField(t *testing.T) {
 			{
 				Name: "workload recovers within 3m", SLO: "workload-http", Step: "stop-worker",
 				MTTR: &DurationLimit{Max: 3 * time.Minute}, MTTD: &DurationLimit{Max: 30 * time.Second},
-				Availability: &RatioLimit{Min: 0.95},
+				Detection: DetectionRequired, Availability: &RatioLimit{Min: 0.95},
 			},
 			{Name: "whole run availability", SLO: "workload-external", Availability: &RatioLimit{Min: 0.9}},
-			{Name: "any fault is detected quickly", SLO: "dns", MTTD: &DurationLimit{Max: 10 * time.Second}},
+			{
+				Name: "the DNS outage is detected quickly", SLO: "dns", Step: "scale-down-dns",
+				MTTD: &DurationLimit{Max: 10 * time.Second}, Detection: DetectionOptional,
+			},
+			{Name: "workload stays up while steady", SLO: "workload-http", Step: "steady", Availability: &RatioLimit{Min: 0.99}},
 		},
 		Abort: Abort{Timeout: 20 * time.Minute, Conditions: []AbortCondition{
 			{SLO: "api-server", FailingFor: 2 * time.Minute},
@@ -177,7 +182,7 @@ var invalidFixtures = map[string][]string{
 	},
 	"invalid-unknown-fields.yaml": {
 		"testdata/invalid-unknown-fields.yaml:5: metadata.labels: unknown field; known fields here: name, description",
-		"testdata/invalid-unknown-fields.yaml:12: spec.slos[0].threshold: unknown field; known fields here: name, objective, interval, timeout, probe",
+		"testdata/invalid-unknown-fields.yaml:12: spec.slos[0].threshold: unknown field; known fields here: name, objective, interval, timeout, period, latency, probe",
 		"testdata/invalid-unknown-fields.yaml:19: spec.steps[0].fault.nodeLoss.target.zone: unknown field; known fields here: role, count, names",
 		`testdata/invalid-unknown-fields.yaml:20: spec.steps[1].name: "lose-a-worker" is already used by spec.steps[0].name`,
 		"testdata/invalid-unknown-fields.yaml:22: spec.steps[1].steadyState: duplicate field (first set on line 21)",
@@ -255,6 +260,17 @@ var invalidFixtures = map[string][]string{
 		"testdata/invalid-values.yaml:58: spec.steps[7].wait.timeout: only for: recovered takes a timeout; for: duration uses duration",
 		"testdata/invalid-values.yaml:62: spec.expectations[0].availability.min: must be greater than 0 and less than 1 (e.g. 0.95), got 1.5",
 		"testdata/invalid-values.yaml:64: spec.abort.timeout: 1m0s is shorter than the steps take (2m10s), so every run would abort",
+	},
+	"invalid-scoring.yaml": {
+		"testdata/invalid-scoring.yaml:11: spec.slos[0].period: must be at least the interval (1s), got 500ms",
+		"testdata/invalid-scoring.yaml:12: spec.slos[0].latency.max: must not be longer than the timeout (1s), got 2s: no attempt could be that slow",
+		`testdata/invalid-scoring.yaml:17: spec.slos[1].period: must be greater than 0, got "-1h"`,
+		`testdata/invalid-scoring.yaml:18: spec.slos[1].latency.max: must be greater than 0, got "0s"`,
+		"testdata/invalid-scoring.yaml:35: spec.expectations[0].mttd: needs step: MTTD is measured per fault step; set step to one of lose-a-worker, dns-down",
+		"testdata/invalid-scoring.yaml:38: spec.expectations[1].mttr: needs step: MTTR is measured per fault step; set step to one of lose-a-worker, dns-down",
+		`testdata/invalid-scoring.yaml:39: spec.expectations[1].detection: must be one of required, optional, got "sometimes"`,
+		"testdata/invalid-scoring.yaml:43: spec.expectations[2].detection: only applies to mttd and mttr",
+		`testdata/invalid-scoring.yaml:47: spec.expectations[3].mttr: needs a fault step, but step "steady" does not inject a fault`,
 	},
 	"invalid-existing-cluster.yaml": {
 		"testdata/invalid-existing-cluster.yaml:8: spec.cluster.kubeconfig.allow: must be true: injecting faults into an existing cluster needs this explicit opt-in",

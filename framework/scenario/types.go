@@ -109,8 +109,19 @@ type SLO struct {
 	Interval time.Duration `yaml:"interval"`
 	// Timeout bounds one probe attempt; default 1s.
 	Timeout time.Duration `yaml:"timeout"`
+	// Period is the rolling window the objective is promised over, against which the
+	// report counts error budget consumed (OpenSLO style); default 720h (30 days).
+	Period time.Duration `yaml:"period"`
+	// Latency, if set, is a latency objective: an OK attempt slower than Latency.Max is bad.
+	Latency *LatencyObjective `yaml:"latency"`
 	// Probe is what is measured.
 	Probe Probe `yaml:"probe"`
+}
+
+// LatencyObjective makes slow successes bad attempts (docs/scoring.md).
+type LatencyObjective struct {
+	// Max is the slowest an OK attempt may be and still count as good; at most the timeout.
+	Max time.Duration `yaml:"max"`
 }
 
 // Probe is what an SLO measures: exactly one of its fields is set.
@@ -216,21 +227,37 @@ type Wait struct {
 }
 
 // Expectation is a pass/fail check on one SLO's results, over the whole run or one step.
-// At least one of MTTR, MTTD and Availability is set.
+// At least one of MTTR, MTTD and Availability is set. docs/scoring.md defines the verdicts.
 type Expectation struct {
 	// Name is the check's name in reports and JUnit (free text, unique).
 	Name string `yaml:"name"`
 	// SLO names the SLO whose results are checked.
 	SLO string `yaml:"slo"`
-	// Step, if set, names the step whose fault window is checked; empty means the whole run.
+	// Step names the step checked: required with MTTR and MTTD (a fault step); for
+	// Availability, a fault step's attribution range or another step's time range, and
+	// empty means the whole run.
 	Step string `yaml:"step"`
-	// MTTR bounds the time from injection to recovery.
+	// MTTR bounds the time from the fault taking effect to the sustained healthy window
+	// that ended its disruption.
 	MTTR *DurationLimit `yaml:"mttr"`
-	// MTTD bounds the time from injection to the first failing sample.
+	// MTTD bounds the time from the fault taking effect to the first bad attempt.
 	MTTD *DurationLimit `yaml:"mttd"`
-	// Availability is the lowest acceptable fraction of good samples.
+	// Detection says whether the fault must be detected by the SLO's probe for MTTD and
+	// MTTR to pass; default required when MTTD or MTTR is set.
+	Detection Detection `yaml:"detection"`
+	// Availability is the lowest acceptable fraction of good attempts.
 	Availability *RatioLimit `yaml:"availability"`
 }
+
+// Detection says how an MTTD or MTTR expectation treats a fault the probe never saw.
+type Detection string
+
+const (
+	// DetectionRequired fails MTTD and MTTR when the probe saw no disruption.
+	DetectionRequired Detection = "required"
+	// DetectionOptional passes MTTD and MTTR, unmeasured, when the probe saw no disruption.
+	DetectionOptional Detection = "optional"
+)
 
 // DurationLimit is an upper bound on a measured duration.
 type DurationLimit struct {

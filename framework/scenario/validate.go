@@ -150,6 +150,14 @@ func (slo *SLO) validate(v *validator, path string, healthyWindow time.Duration)
 		}
 	}
 	v.positive(path+".timeout", slo.Timeout)
+	if v.positive(path+".period", slo.Period) && slo.Interval > 0 && slo.Period < slo.Interval {
+		v.errorf(path+".period", "must be at least the interval (%s), got %s", slo.Interval, slo.Period)
+	}
+	if l := slo.Latency; l != nil {
+		if v.positive(path+".latency.max", l.Max) && slo.Timeout > 0 && l.Max > slo.Timeout {
+			v.errorf(path+".latency.max", "must not be longer than the timeout (%s), got %s: no attempt could be that slow", slo.Timeout, l.Max)
+		}
+	}
 	slo.Probe.validate(v, path+".probe")
 }
 
@@ -310,7 +318,17 @@ func (e *Expectation) validate(v *validator, path string, spec *Spec) {
 			v.errorf(p, "needs a fault step, but step %s does not inject a fault", quote(step.Name))
 		case e.Step == "" && !v.anyFault:
 			v.errorf(p, "needs a fault step, but spec.steps injects no fault")
+		case e.Step == "":
+			v.errorf(p, "needs step: %s is measured per fault step; set step to one of %s",
+				strings.ToUpper(l.name), strings.Join(faultSteps(spec), ", "))
 		}
+	}
+	switch {
+	case e.Detection == "":
+	case e.MTTD == nil && e.MTTR == nil:
+		v.errorf(path+".detection", "only applies to mttd and mttr")
+	default:
+		v.oneOf(path+".detection", string(e.Detection), string(DetectionRequired), string(DetectionOptional))
 	}
 	if e.Availability != nil {
 		v.fraction(path+".availability.min", e.Availability.Min, "e.g. 0.95")
@@ -336,6 +354,17 @@ func (a *Abort) validate(v *validator, path string, spec *Spec) {
 			v.positive(p+".failingFor", c.FailingFor)
 		}
 	}
+}
+
+// faultSteps lists the names of the steps that inject a fault.
+func faultSteps(spec *Spec) []string {
+	var names []string
+	for _, step := range spec.Steps {
+		if isSet(step.Fault) {
+			names = append(names, step.Name)
+		}
+	}
+	return names
 }
 
 // isSet reports whether a fault is set: not nil and not a typed nil pointer.

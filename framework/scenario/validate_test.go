@@ -48,6 +48,7 @@ func TestValidateWithoutDefaults(t *testing.T) {
 		"spec.cluster.kind.keep: must be true or false",
 		"spec.slos[0].interval: must be greater than 0, got 0s",
 		"spec.slos[0].timeout: must be greater than 0, got 0s",
+		"spec.slos[0].period: must be greater than 0, got 0s",
 		`spec.slos[0].probe.apiServer.path: must be an HTTP path starting with /, got ""`,
 		"spec.scoring.healthyWindow: must be greater than 0, got 0s",
 		`spec.steps[1].fault.dnsOutage.mode: must be one of scaleDown, servfail, got ""`,
