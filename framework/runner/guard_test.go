@@ -252,6 +252,8 @@ func runGuardCase(t *testing.T, tc guardCase, dir, kubeconfig string, log *reque
 	all, mutating := log.requests()
 	switch tc.want {
 	case refusedByGuard, invalidScenario:
+		assert.Check(t, is.Len(mutating, 0), "mutating requests reached the cluster: %v", mutating)
+		assert.Check(t, is.Len(all, 0), "requests reached the cluster: %v", all)
 		if tc.want == refusedByGuard {
 			var refused *guard.RefusedError
 			assert.Assert(t, errors.As(err, &refused), "not refused by the guard: %v", err)
@@ -263,8 +265,6 @@ func runGuardCase(t *testing.T, tc guardCase, dir, kubeconfig string, log *reque
 		for _, want := range tc.wantErr {
 			assert.Check(t, is.ErrorContains(err, want))
 		}
-		assert.Check(t, is.Len(mutating, 0), "mutating requests reached the cluster: %v", mutating)
-		assert.Check(t, is.Len(all, 0), "requests reached the cluster: %v", all)
 		_, statErr := os.Stat(runsDir)
 		assert.Check(t, os.IsNotExist(statErr), "a run folder was created")
 	case allowed:
