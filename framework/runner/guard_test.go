@@ -288,8 +288,10 @@ func runGuardCase(t *testing.T, tc guardCase, dir, kubeconfig string, log *reque
 
 // TestGuardCountsMutatingRequests points runs at an API server that records every
 // request, once for each way to refuse or allow an existing cluster. A refusal must
-// be decided before the first request (so zero mutating ones); an allowed run's first
-// write is its lease, after which the test stops it.
+// be decided before the first request (so zero mutating ones) and, except for a
+// scenario that names no context (invalid input, with file, line and field path),
+// by the guard; an allowed run's first write is its lease, after which the test
+// stops it.
 func TestGuardCountsMutatingRequests(t *testing.T) {
 	t.Parallel()
 	for _, tc := range guardCases {
