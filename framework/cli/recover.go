@@ -76,8 +76,8 @@ folder, 3 when a fault could not be reverted or a cluster could not be checked,
 	f.StringVar(&flags.runsDir, "runs-dir", "runs", "folder that holds the run folders, searched at any depth for journals")
 	f.StringVar(&flags.run, "run", "", "recover only the faults of this run folder")
 	f.StringVar(&flags.cluster, "cluster", "", "recover only in this kind cluster")
-	f.StringVar(&flags.kubeconfig, "kubeconfig", "", "recover only in the cluster of this kubeconfig (default $KUBECONFIG or ~/.kube/config when --context is given)")
-	f.StringVar(&flags.context, "context", "", "kubeconfig context of the cluster (default: the kubeconfig's current context)")
+	f.StringVar(&flags.kubeconfig, "kubeconfig", "", "recover only in the cluster of this kubeconfig's --context (default $KUBECONFIG or ~/.kube/config when --context is given)")
+	f.StringVar(&flags.context, "context", "", "kubeconfig context of the cluster; required with --kubeconfig (the current context is never used)")
 	f.DurationVar(&flags.timeout, "timeout", defaultRevertTimeout, "how long one fault's revert may take")
 	return cmd
 }
@@ -116,6 +116,9 @@ type recoverTarget struct {
 func (a *app) recover(ctx context.Context, flags *recoverFlags) error {
 	if flags.cluster != "" && (flags.kubeconfig != "" || flags.context != "") {
 		return usageError{cmd: "gameday recover", err: errors.New("give either --cluster (a kind cluster) or --kubeconfig/--context, not both")}
+	}
+	if flags.kubeconfig != "" && flags.context == "" {
+		return usageError{cmd: "gameday recover", err: errors.New("--kubeconfig needs --context: name the context to recover in; the kubeconfig's current context is never used")}
 	}
 	if flags.timeout <= 0 {
 		return usageError{cmd: "gameday recover", err: fmt.Errorf("--timeout must be positive, got %s", flags.timeout)}

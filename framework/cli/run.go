@@ -23,6 +23,7 @@ type runFlags struct {
 	runsDir       string
 	nodeImage     string
 	allowContexts []string
+	allowProd     bool
 	dryRun        bool
 	keepCluster   bool
 	agentImage    string
@@ -48,6 +49,13 @@ Ctrl-C (or SIGTERM) once: the run stops, reverts its faults (up to 3m) and write
 aborted report (exit 4). Ctrl-C twice: gameday exits at once with code 130 and the
 faults stay in place; 'gameday recover' reverts them.
 
+An existing cluster (cluster.kubeconfig in the scenario, which must name its
+context) is acted on only when its context is allowed: by kubeconfig.allow: true
+in the scenario, or by --allow-context CONTEXT. A context whose name or server host
+looks like production (a word prod, prd, production or live) also needs
+--allow-production-looking. Refusals happen before any request that changes
+anything (exit 2).
+
 The exit code is the worst outcome of the scenarios run:
 ` + exitCodesHelp,
 		Example: `  # a game day on the local kind cluster "gameday" (created if missing)
@@ -59,14 +67,19 @@ The exit code is the worst outcome of the scenarios run:
   # print every target and planned action without touching anything
   gameday run --dry-run scenarios/dns-outage.yaml
 
-  # an existing cluster: the scenario needs cluster.kubeconfig.allow: true, or
-  gameday run --allow-context staging scenarios/staging.yaml`,
+  # an existing cluster: the scenario names cluster.kubeconfig.context: staging
+  # and sets allow: true there, or the run allows that context
+  gameday run --allow-context staging scenarios/staging.yaml
+
+  # a context that looks like production needs both the allow and the override
+  gameday run --allow-context eks-prod-eu --allow-production-looking scenarios/prod.yaml`,
 		Args: usageArgs(cobra.MinimumNArgs(1)),
 	}
 	f := cmd.Flags()
 	f.StringVar(&flags.runsDir, "runs-dir", "runs", "folder that holds the run folders")
 	f.StringVar(&flags.nodeImage, "node-image", "", "kind node image (default: $GAMEDAY_NODE_IMAGE, the offline test bed's image, or kind's)")
-	f.StringArrayVar(&flags.allowContexts, "allow-context", nil, "kubeconfig context the run may inject faults into (repeatable), besides a scenario's own kubeconfig.allow")
+	f.StringArrayVar(&flags.allowContexts, "allow-context", nil, "kubeconfig context the run may inject faults into (repeatable), besides the context a scenario names with kubeconfig.allow: true")
+	f.BoolVar(&flags.allowProd, "allow-production-looking", false, "also act on an allowed context whose name or server host looks like production")
 	f.BoolVar(&flags.dryRun, "dry-run", false, "resolve and print every target and planned action, touching nothing")
 	f.BoolVar(&flags.keepCluster, "keep-cluster", false, "keep a kind cluster the run created, or =false to delete it (default: the scenario's kind.keep, itself true)")
 	f.StringVar(&flags.agentImage, "agent-image", "", "image of the in-cluster probe agent (default gameday/gameday:dev)")
@@ -126,14 +139,15 @@ func (a *app) runScenarios(ctx context.Context, flags *runFlags, keep *bool, pat
 		view.Printf("%s %s (%s): %s, planned %s", verb, sc.Metadata.Name, sc.File,
 			plural(len(sc.Spec.Steps), "step"), formatDuration(sc.Spec.PlannedDuration()))
 		opts := runner.Options{
-			RunsDir:       flags.runsDir,
-			NodeImage:     flags.nodeImage,
-			AllowContexts: flags.allowContexts,
-			DryRun:        flags.dryRun,
-			AgentImage:    flags.agentImage,
-			KeepCluster:   keep,
-			Progress:      &trackedProgress{Progress: view, tracker: tracker},
-			RevertTimeout: defaultRevertTimeout,
+			RunsDir:                flags.runsDir,
+			NodeImage:              flags.nodeImage,
+			AllowContexts:          flags.allowContexts,
+			AllowProductionLooking: flags.allowProd,
+			DryRun:                 flags.dryRun,
+			AgentImage:             flags.agentImage,
+			KeepCluster:            keep,
+			Progress:               &trackedProgress{Progress: view, tracker: tracker},
+			RevertTimeout:          defaultRevertTimeout,
 		}
 		runScenario := a.runScenario
 		if runScenario == nil {

@@ -51,14 +51,18 @@ func (e *RefusedError) Error() string {
 
 // Check decides whether a run may act on c. It may when
 //   - c is a kind cluster (Provider "kind" and context "kind-<Name>", as the kind
-//     provider makes it), or its context is in allowedContexts (the scenario's
-//     `kubeconfig.allow: true` puts the scenario's context there, and so does each
-//     `--allow-context NAME`); and
+//     provider makes it), or its context is in allowedContexts. allowedContexts must
+//     hold only names a person wrote: the context a scenario names together with
+//     `kubeconfig.allow: true`, and each `gameday run --allow-context NAME`; never a
+//     kubeconfig's current context, so that an existing cluster is not reached
+//     through whatever context happens to be current; and
 //   - neither its context name nor its server host looks like production (see
 //     LooksLikeProduction), unless AllowProductionLooking is given.
 //
 // Otherwise it returns a *RefusedError naming the context and server and how to allow
-// them. Check makes no API call.
+// them (`--allow-context`, `--allow-production-looking`: the flags of `gameday run`).
+// Check makes no API call, so a caller that checks before its first request sends
+// nothing to a refused cluster.
 func Check(c *clusters.Cluster, allowedContexts []string, opts ...Option) error {
 	var o options
 	for _, opt := range opts {
@@ -76,7 +80,7 @@ func Check(c *clusters.Cluster, allowedContexts []string, opts ...Option) error 
 	allowed := c.Context != "" && slices.Contains(allowedContexts, c.Context)
 	isKind := c.Provider == "kind" && c.Name != "" && c.Context == "kind-"+c.Name
 	if !isKind && !allowed {
-		how := fmt.Sprintf("set kubeconfig.allow: true in the scenario, or pass --allow-context %s", c.Context)
+		how := fmt.Sprintf("set kubeconfig.allow: true beside kubeconfig.context: %s in the scenario, or pass --allow-context %s", c.Context, c.Context)
 		switch {
 		case c.Context == "":
 			refused.Reasons = append(refused.Reasons, "the cluster has no kubeconfig context name, so it cannot be allowed")

@@ -45,7 +45,7 @@ func TestCheck(t *testing.T) {
 			cluster: existingCluster("staging-eu", "https://10.0.0.1:6443"),
 			wantErr: []string{
 				`refusing to act on context "staging-eu" (server https://10.0.0.1:6443): it is not a kind cluster and was not allowed explicitly`,
-				"set kubeconfig.allow: true in the scenario, or pass --allow-context staging-eu",
+				"set kubeconfig.allow: true beside kubeconfig.context: staging-eu in the scenario, or pass --allow-context staging-eu",
 			},
 			wantReasons: 1,
 		},

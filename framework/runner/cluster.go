@@ -53,8 +53,10 @@ func (r *run) connect(ctx context.Context) error {
 			return fmt.Errorf("%w: %w", ErrInvalidInput, err)
 		}
 	}
-	if err := guard.Check(r.cluster, r.allowedContexts()); err != nil {
-		return fmt.Errorf("%w: %w", ErrRefused, err)
+	// Nothing above changed anything in an existing cluster (kind clusters are
+	// gameday's own); the run lease, taken after this, is the first write.
+	if err := r.checkGuard(); err != nil {
+		return err
 	}
 	r.client, err = probe.NewClientset(r.cluster.REST)
 	if err != nil {
@@ -63,12 +65,27 @@ func (r *run) connect(ctx context.Context) error {
 	return nil
 }
 
-// allowedContexts are the contexts this run may act on: the --allow-context flags
-// and the scenario's own opt-in.
+// checkGuard applies the guard rails to r.cluster; a refusal wraps ErrRefused and
+// the *guard.RefusedError.
+func (r *run) checkGuard() error {
+	var opts []guard.Option
+	if r.opts.AllowProductionLooking {
+		opts = append(opts, guard.AllowProductionLooking())
+	}
+	if err := guard.Check(r.cluster, r.allowedContexts(), opts...); err != nil {
+		return fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	return nil
+}
+
+// allowedContexts are the contexts this run may act on, each one named by a person:
+// the --allow-context flags, and the context the scenario names when it sets
+// kubeconfig.allow. Never the context a kubeconfig happens to have as current: a
+// scenario that allows without naming a context allows nothing.
 func (r *run) allowedContexts() []string {
 	allowed := append([]string(nil), r.opts.AllowContexts...)
-	if kc := r.sc.Spec.Cluster.Kubeconfig; kc != nil && kc.Allow && r.cluster != nil {
-		allowed = append(allowed, r.cluster.Context)
+	if kc := r.sc.Spec.Cluster.Kubeconfig; kc != nil && kc.Allow && kc.Context != "" {
+		allowed = append(allowed, kc.Context)
 	}
 	return allowed
 }

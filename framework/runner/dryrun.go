@@ -47,8 +47,8 @@ func (r *run) dryRun(ctx context.Context) error {
 		r.cluster = c
 		p.Printf("would act on context %q (%s)", c.Context, guard.SafeString(c.REST))
 	}
-	if err := guard.Check(r.cluster, r.allowedContexts()); err != nil {
-		return fmt.Errorf("%w: %w", ErrRefused, err)
+	if err := r.checkGuard(); err != nil {
+		return err
 	}
 	client, err := probe.NewClientset(r.cluster.REST)
 	if err != nil {

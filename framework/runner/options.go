@@ -19,8 +19,14 @@ type Options struct {
 	// NodeImage overrides the kind node image.
 	NodeImage string
 	// AllowContexts lists kubeconfig contexts the run may act on, besides the
-	// scenario's own `kubeconfig.allow: true`.
+	// context a scenario names with `kubeconfig.allow: true` (`gameday run
+	// --allow-context`).
 	AllowContexts []string
+	// AllowProductionLooking lets the run act on a cluster whose context name or
+	// server host looks like production (see guard.LooksLikeProduction). It does not
+	// allow a context by itself: such a context needs both (`gameday run
+	// --allow-production-looking`).
+	AllowProductionLooking bool
 	// DryRun resolves and prints every target and planned action, touching nothing.
 	DryRun bool
 	// AgentImage is the in-cluster probe agent's image (default gameday/gameday:dev).

@@ -273,8 +273,8 @@ var invalidFixtures = map[string][]string{
 		`testdata/invalid-scoring.yaml:47: spec.expectations[3].mttr: needs a fault step, but step "steady" does not inject a fault`,
 	},
 	"invalid-existing-cluster.yaml": {
-		"testdata/invalid-existing-cluster.yaml:8: spec.cluster.kubeconfig.allow: must be true: injecting faults into an existing cluster needs this explicit opt-in",
-		"testdata/invalid-existing-cluster.yaml:19: spec.steps[0].fault.nodeLoss.allowExistingCluster: must be true to lose nodes of an existing cluster (spec.cluster.kubeconfig)",
+		"testdata/invalid-existing-cluster.yaml:9: spec.cluster.kubeconfig.context: required: name the kubeconfig context to act on; gameday never acts on an existing cluster through the kubeconfig's current context",
+		"testdata/invalid-existing-cluster.yaml:20: spec.steps[0].fault.nodeLoss.allowExistingCluster: must be true to lose nodes of an existing cluster (spec.cluster.kubeconfig)",
 	},
 }
 

@@ -81,13 +81,17 @@ type KindCluster struct {
 	Keep *bool `yaml:"keep"`
 }
 
-// KubeconfigCluster is an existing cluster the harness did not create.
+// KubeconfigCluster is an existing cluster the harness did not create. A run acts on
+// it only when its context is allowed explicitly: by Allow here, or by `gameday run
+// --allow-context CONTEXT` (runner.Options.AllowContexts).
 type KubeconfigCluster struct {
 	// Path is the kubeconfig file; empty means $KUBECONFIG or ~/.kube/config.
 	Path string `yaml:"path"`
-	// Context is the kubeconfig context; empty means the current context.
+	// Context is the kubeconfig context, required: gameday never acts on an existing
+	// cluster through whatever the kubeconfig's current context happens to be.
 	Context string `yaml:"context"`
-	// Allow must be true: the explicit opt-in to inject faults into an existing cluster.
+	// Allow is the scenario's explicit opt-in to inject faults into Context. Without
+	// it, the run needs `--allow-context CONTEXT`.
 	Allow bool `yaml:"allow"`
 }
 

@@ -133,8 +133,11 @@ func (c *Cluster) validate(v *validator, path string) {
 			v.errorf(path+".kind.keep", "must be true or false")
 		}
 	case c.Kubeconfig != nil:
-		if !c.Kubeconfig.Allow {
-			v.errorf(path+".kubeconfig.allow", "must be true: injecting faults into an existing cluster needs this explicit opt-in")
+		// Whether the context is allowed (allow: true here, or --allow-context) is the
+		// guard's decision at run time; a context must be named either way.
+		if c.Kubeconfig.Context == "" {
+			v.errorf(path+".kubeconfig.context", "required: name the kubeconfig context to act on; "+
+				"gameday never acts on an existing cluster through the kubeconfig's current context")
 		}
 	}
 }

@@ -94,7 +94,7 @@ func TestValidateInCode(t *testing.T) {
 				s.Spec.Steps[1].Fault = &NodeLoss{Mode: NodeLossStop, Target: NodeTarget{Role: RoleWorker, Count: 1}}
 			},
 			want: []string{
-				"spec.cluster.kubeconfig.allow: must be true: injecting faults into an existing cluster needs this explicit opt-in",
+				"spec.cluster.kubeconfig.context: required: name the kubeconfig context to act on; gameday never acts on an existing cluster through the kubeconfig's current context",
 				"spec.steps[1].fault.nodeLoss.allowExistingCluster: must be true to lose nodes of an existing cluster (spec.cluster.kubeconfig)",
 			},
 		},
@@ -131,6 +131,41 @@ func TestValidateInCode(t *testing.T) {
 			s.Default()
 			tc.change(s)
 			assert.DeepEqual(t, errorLines(t, s.Validate()), tc.want)
+		})
+	}
+}
+
+// TestValidateExistingCluster shows that an existing cluster needs a named context
+// and nothing else from validation: whether that context is allowed (the scenario's
+// allow, or --allow-context) is decided by the guard at run time.
+func TestValidateExistingCluster(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		cluster KubeconfigCluster
+		want    []string // none means valid
+	}{
+		{name: "named and allowed", cluster: KubeconfigCluster{Context: "staging", Allow: true}},
+		{name: "named, allowed by --allow-context", cluster: KubeconfigCluster{Path: "kc", Context: "staging"}},
+		{
+			name:    "allowed but no context named",
+			cluster: KubeconfigCluster{Path: "kc", Allow: true},
+			want: []string{"spec.cluster.kubeconfig.context: required: name the kubeconfig context to act on; " +
+				"gameday never acts on an existing cluster through the kubeconfig's current context"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := codeScenario()
+			s.Default()
+			s.Spec.Cluster = Cluster{Kubeconfig: &tc.cluster}
+			err := s.Validate()
+			if len(tc.want) == 0 {
+				assert.NilError(t, err)
+				return
+			}
+			assert.DeepEqual(t, errorLines(t, err), tc.want)
 		})
 	}
 }
