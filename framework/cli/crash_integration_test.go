@@ -25,9 +25,8 @@ import (
 
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/fixtures"
-	"github.com/gameday-dev/gameday/framework/fault"
-	_ "github.com/gameday-dev/gameday/framework/fault/dnsoutage"
-	_ "github.com/gameday-dev/gameday/framework/fault/nodeloss"
+	_ "github.com/gameday-dev/gameday/framework/fault/all"
+	"github.com/gameday-dev/gameday/framework/lifecycle"
 	"github.com/gameday-dev/gameday/reports"
 )
 
@@ -242,15 +241,12 @@ func healthProblem(ctx context.Context, cl *clusters.Cluster, client kubernetes.
 	if wl.Status.ReadyReplicas != want.workloadWant {
 		return fmt.Sprintf("workload %d/%d ready", wl.Status.ReadyReplicas, want.workloadWant)
 	}
-	for _, kind := range fault.Kinds() {
-		inj, _ := fault.ForKind(kind)
-		recs, err := inj.Outstanding(ctx, fault.Env{Cluster: cl, Client: client})
-		if err != nil {
-			return err.Error()
-		}
-		if len(recs) > 0 {
-			return fmt.Sprintf("%d %s marker(s) left", len(recs), kind)
-		}
+	recs, err := (&lifecycle.Store{Client: client}).List(ctx)
+	if err != nil {
+		return err.Error()
+	}
+	if len(recs) > 0 {
+		return fmt.Sprintf("%d stored record(s) left, the first %s", len(recs), recs[0].ID)
 	}
 	// Serving: ten requests through the control plane's node port all answer.
 	addr, err := cl.Nodes.Address(ctx, controlPlane)
