@@ -428,3 +428,19 @@ func TestRecoverOnlyTheNamedCluster(t *testing.T) {
 	assert.Check(t, is.Len(calls.of(run), 0))
 	assert.Check(t, is.Len(outstanding(t, filepath.Join(b.runs, run)), 1))
 }
+
+func TestRecoverStoredRecordsNewestFirst(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	run := "stored-order"
+	first := testRecord(testFaultKind, run, "node/first")
+	second := testRecord(testFaultKind, run, "node/second")
+	second.PlannedAt = first.PlannedAt.Add(time.Second)
+	for _, rec := range []fault.Record{second, first} {
+		assert.NilError(t, b.store.Save(context.Background(), rec))
+	}
+
+	rep, err := lifecycle.Recover(context.Background(), b.options())
+	assert.NilError(t, err)
+	assert.DeepEqual(t, outcomes(rep), []string{"reverted node/second", "reverted node/first"})
+}
