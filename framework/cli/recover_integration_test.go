@@ -76,7 +76,11 @@ func TestIntegrationRecoverSkipsLiveRun(t *testing.T) {
 	defer func() {
 		if !finished { // a failed assertion: let the run revert its fault and go
 			_ = syscall.Kill(run.Process.Pid, syscall.SIGINT)
-			<-exited
+			select {
+			case <-exited:
+			case <-time.After(4 * time.Minute):
+				_ = syscall.Kill(-run.Process.Pid, syscall.SIGKILL)
+			}
 		}
 	}()
 
