@@ -25,8 +25,7 @@ import (
 
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/fixtures"
-	_ "github.com/gameday-dev/gameday/framework/fault/dnsoutage"
-	_ "github.com/gameday-dev/gameday/framework/fault/nodeloss"
+	_ "github.com/gameday-dev/gameday/framework/fault/all"
 	"github.com/gameday-dev/gameday/framework/lifecycle"
 	"github.com/gameday-dev/gameday/reports"
 )

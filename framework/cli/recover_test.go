@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,128 +17,171 @@ import (
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/framework/fault"
 	"github.com/gameday-dev/gameday/framework/journal"
+	"github.com/gameday-dev/gameday/framework/lifecycle"
 	"github.com/gameday-dev/gameday/framework/scenario"
 )
 
-// testFaultKind is a fault kind that only this package's tests register.
-const testFaultKind = "cliTestFault"
+// Action kinds that only this package's tests register.
+const (
+	testFaultKind = "cliTestFault"
+	testDrillKind = "cliTestDrill"
+)
 
-// testInjector reverts records in memory; markers are the records it still holds.
-type testInjector struct {
-	mu       sync.Mutex
-	markers  map[string]fault.Record
-	reverted []string
-	failOn   map[string]bool
+// testActions records what recover did, per run ID; failOn makes a record's
+// recovery fail.
+type testActions struct {
+	mu     sync.Mutex
+	calls  map[string][]string
+	failOn map[string]bool
 }
 
-var testFaults = &testInjector{markers: map[string]fault.Record{}, failOn: map[string]bool{}}
+var testFaults = &testActions{calls: map[string][]string{}, failOn: map[string]bool{}}
 
 func init() {
-	fault.Register(testFaultKind, func(scenario.FaultSpec) (fault.Injector, error) { return testFaults, nil })
+	fault.Register(testFaultKind, func(scenario.FaultSpec) (fault.Action, error) { return testFaults, nil })
+	fault.Register(testDrillKind, func(scenario.FaultSpec) (fault.Action, error) { return testDrill{testFaults}, nil })
 }
 
-func (in *testInjector) Plan(context.Context, fault.Env) ([]fault.Record, error) { return nil, nil }
-func (in *testInjector) Inject(context.Context, fault.Env, fault.Record) error   { return nil }
+func (in *testActions) Plan(context.Context, fault.Env) ([]fault.Record, error) { return nil, nil }
+func (in *testActions) Inject(context.Context, fault.Env, fault.Record) error   { return nil }
+func (in *testActions) Describe(rec fault.Record) string                        { return "break " + rec.Target }
 
-func (in *testInjector) Recover(_ context.Context, _ fault.Env, rec fault.Record) error {
+func (in *testActions) Recover(_ context.Context, _ fault.Env, rec fault.Record) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.failOn[rec.ID] {
 		return errors.New("node is gone")
 	}
-	delete(in.markers, rec.ID)
-	in.reverted = append(in.reverted, rec.ID)
+	in.calls[rec.RunID] = append(in.calls[rec.RunID], "recover "+rec.Target)
 	return nil
 }
 
-func (in *testInjector) Outstanding(_ context.Context, env fault.Env) ([]fault.Record, error) {
+func (in *testActions) of(runID string) []string {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	var recs []fault.Record
-	for _, r := range in.markers {
-		if r.Cluster == env.Cluster.Name {
-			recs = append(recs, r)
-		}
-	}
-	return recs, nil
+	return append([]string(nil), in.calls[runID]...)
 }
 
-func (in *testInjector) Describe(rec fault.Record) string { return "break " + rec.Target }
+// testDrill is a drill whose only phase must not be undone or redone.
+type testDrill struct{ *testActions }
 
-// recoverApp is an app whose kind clusters are fakes named like the test.
-func recoverApp(out, errOut *syncBuffer, kindClusters ...string) *app {
+func (testDrill) Describe(rec fault.Record) string { return "drill " + rec.Target }
+func (testDrill) Phases(fault.Record) []fault.Phase {
+	return []fault.Phase{{Name: "cutover", OnCrash: fault.Stop, Run: func(context.Context, fault.Env, *fault.Record) error { return nil }}}
+}
+
+// recoverApp is an app whose kind clusters are fakes sharing one clientset.
+func recoverApp(out, errOut *syncBuffer, client *fake.Clientset, kindClusters ...string) *app {
 	return &app{stdout: out, stderr: errOut, getenv: noEnv,
 		listKind: func() ([]string, error) { return kindClusters, nil },
 		kindEnv: func(_ context.Context, name string) (*fault.Env, error) {
-			return &fault.Env{Cluster: &clusters.Cluster{Name: name, Provider: "kind"}, Client: fake.NewClientset()}, nil
+			return &fault.Env{Cluster: &clusters.Cluster{Name: name, Provider: "kind"}, Client: client}, nil
 		},
 	}
 }
 
-func record(cluster, runID, target string) fault.Record {
+func record(kind, cluster, runID, target string) fault.Record {
 	return fault.Record{
-		ID: fault.RecordID(runID, "step", target), Kind: testFaultKind, RunID: runID, Step: "step",
+		ID: fault.RecordID(runID, "step", target), Kind: kind, RunID: runID, Step: "step",
 		Cluster: cluster, Target: target, PlannedAt: time.Now().UTC(),
 	}
 }
 
-func TestRecoverRevertsJournalsAndMarkersOnce(t *testing.T) {
-	// Not parallel: it shares testFaults with the other recover tests.
-	cluster := "recover-once"
-	runs := t.TempDir()
-	runDir := filepath.Join(runs, "20260730-120000-node-loss")
+// runRecover runs `gameday recover --runs-dir runs ARGS...` against client.
+func runRecover(t *testing.T, client *fake.Clientset, cluster, runs string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut syncBuffer
+	code := recoverApp(&out, &errOut, client, cluster).run(context.Background(), append([]string{"recover", "--runs-dir", runs}, args...))
+	return code, out.String(), errOut.String()
+}
+
+func TestRecoverRevertsJournalsAndStoresOnce(t *testing.T) {
+	// Not parallel: the recover tests share testFaults.
+	cluster, client, runs := "recover-once", fake.NewClientset(), t.TempDir()
+	store := &lifecycle.Store{Client: client}
+	runDir := filepath.Join(runs, "run-a")
 	j, err := journal.Open(runDir)
 	assert.NilError(t, err)
-	injected := record(cluster, "run-a", "node/a-worker")
-	reverted := record(cluster, "run-a", "node/a-worker2")
+	injected := record(testFaultKind, cluster, "run-a", "node/a-worker")
+	reverted := record(testFaultKind, cluster, "run-a", "node/a-worker2")
 	for _, rec := range []fault.Record{injected, reverted} {
 		assert.NilError(t, j.Planned(rec))
 		assert.NilError(t, j.Injected(rec.ID))
 	}
 	assert.NilError(t, j.Reverted(reverted.ID))
 	assert.NilError(t, j.Close())
+	storeOnly := record(testFaultKind, cluster, "run-lost", "node/b-worker")
+	for _, rec := range []fault.Record{injected, storeOnly} {
+		assert.NilError(t, store.Save(context.Background(), rec))
+	}
 
-	markerOnly := record(cluster, "run-lost", "node/b-worker")
-	testFaults.mu.Lock()
-	testFaults.markers[injected.ID] = injected
-	testFaults.markers[markerOnly.ID] = markerOnly
-	testFaults.mu.Unlock()
-
-	var out, errOut syncBuffer
-	code := recoverApp(&out, &errOut, cluster).run(context.Background(), []string{"recover", "--runs-dir", runs})
-	assert.Equal(t, code, ExitOK, "stdout: %s\nstderr: %s", out.String(), errOut.String())
-	assert.Check(t, is.Contains(out.String(), "reverted  break node/a-worker (run run-a, step step, cluster "+cluster+")"))
-	assert.Check(t, is.Contains(out.String(), "reverted  break node/b-worker (run run-lost, step step, cluster "+cluster+", found by its marker)"))
-	assert.Check(t, is.Contains(out.String(), "reverted 2 faults"))
-
-	state, err := journal.Read(filepath.Join(runDir, journal.FileName))
+	code, out, errOut := runRecover(t, client, cluster, runs)
+	assert.Equal(t, code, ExitOK, "stdout: %s\nstderr: %s", out, errOut)
+	assert.Check(t, is.Contains(out, "reverted  break node/a-worker (run run-a, step step, cluster "+cluster+")\n"))
+	assert.Check(t, is.Contains(out, "reverted  break node/b-worker (run run-lost, step step, cluster "+cluster+", found in the cluster store)\n"))
+	assert.Check(t, is.Contains(out, "reverted 2 faults\n"))
+	recs, err := store.List(context.Background())
 	assert.NilError(t, err)
-	assert.Check(t, is.Len(state.Outstanding(), 0))
+	assert.Check(t, is.Len(recs, 0), "stored records left")
 
 	// A second recover has nothing to do.
-	out, errOut = syncBuffer{}, syncBuffer{}
-	code = recoverApp(&out, &errOut, cluster).run(context.Background(), []string{"recover", "--runs-dir", runs})
+	code, out, _ = runRecover(t, client, cluster, runs)
 	assert.Equal(t, code, ExitOK)
-	assert.Equal(t, out.String(), "nothing to recover\n")
+	assert.Equal(t, out, "nothing to recover\n")
+}
+
+func TestRecoverNamesLiveRunAndLeavesIt(t *testing.T) {
+	cluster, client, runs := "recover-live", fake.NewClientset(), t.TempDir()
+	runDir := filepath.Join(runs, "run-live")
+	j, err := journal.Open(runDir)
+	assert.NilError(t, err)
+	defer j.Close()
+	rec := record(testFaultKind, cluster, "run-live", "node/live-worker")
+	assert.NilError(t, j.Planned(rec))
+	assert.NilError(t, j.Lock(context.Background()))
+
+	done := make(chan struct{})
+	var code int
+	var out, errOut string
+	go func() {
+		defer close(done)
+		code, out, errOut = runRecover(t, client, cluster, runs)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("recover waited for the live run's journal lock")
+	}
+	assert.Equal(t, code, ExitOK, "stdout: %s\nstderr: %s", out, errOut)
+	host, _ := os.Hostname()
+	assert.Check(t, is.Contains(out, fmt.Sprintf("live      run run-live (%s): 1 record left in place; its journal is locked by pid %d on %s since ", runDir, os.Getpid(), host)))
+	assert.Check(t, is.Contains(out, "reverted 0 faults, 1 left to live runs\n"))
+	assert.Check(t, is.Len(testFaults.of("run-live"), 0))
+
+	code, out, errOut = runRecover(t, client, cluster, runs, "--include-live")
+	assert.Equal(t, code, ExitOK, "stdout: %s\nstderr: %s", out, errOut)
+	assert.Check(t, is.Contains(out, "reverting its 1 record anyway (--include-live)"))
+	assert.Check(t, is.Contains(out, "reverted  break node/live-worker (run run-live, step step, cluster "+cluster+", live run)\n"))
+	assert.Check(t, is.Contains(errOut, "--include-live"))
+	assert.DeepEqual(t, testFaults.of("run-live"), []string{"recover node/live-worker"})
 }
 
 func TestRecoverFailureIsRecordedAndExitsThree(t *testing.T) {
-	cluster := "recover-fails"
-	runs := t.TempDir()
+	cluster, runs := "recover-fails", t.TempDir()
 	runDir := filepath.Join(runs, "run-b")
 	j, err := journal.Open(runDir)
 	assert.NilError(t, err)
-	rec := record(cluster, "run-b", "node/b-worker")
+	rec := record(testFaultKind, cluster, "run-b", "node/b-worker")
 	assert.NilError(t, j.Planned(rec))
 	assert.NilError(t, j.Close())
 	testFaults.mu.Lock()
 	testFaults.failOn[rec.ID] = true
 	testFaults.mu.Unlock()
 
-	var out, errOut syncBuffer
-	code := recoverApp(&out, &errOut, cluster).run(context.Background(), []string{"recover", "--runs-dir", runs})
+	code, out, _ := runRecover(t, fake.NewClientset(), cluster, runs)
 	assert.Equal(t, code, ExitInfrastructure)
-	assert.Check(t, is.Contains(out.String(), "FAILED    run run-b, step step, cluster "+cluster+": break node/b-worker: node is gone"))
+	assert.Check(t, is.Contains(out, "FAILED    run run-b, step step, cluster "+cluster+": break node/b-worker: node is gone\n"))
+	assert.Check(t, is.Contains(out, "reverted 0 faults, 1 failed\n"))
 
 	state, err := journal.Read(filepath.Join(runDir, journal.FileName))
 	assert.NilError(t, err)
@@ -146,22 +191,58 @@ func TestRecoverFailureIsRecordedAndExitsThree(t *testing.T) {
 	assert.DeepEqual(t, rs.Failures, []string{"node is gone"})
 }
 
+func TestRecoverStoppedDrillThenForget(t *testing.T) {
+	cluster, client, runs := "recover-drill", fake.NewClientset(), t.TempDir()
+	j, err := journal.Open(filepath.Join(runs, "run-d"))
+	assert.NilError(t, err)
+	rec := record(testDrillKind, cluster, "run-d", "db/shop")
+	assert.NilError(t, j.Planned(rec))
+	assert.NilError(t, j.PhaseStarted(rec, "cutover"))
+	assert.NilError(t, j.Close())
+
+	code, out, errOut := runRecover(t, client, cluster, runs)
+	assert.Equal(t, code, ExitInfrastructure, "stdout: %s\nstderr: %s", out, errOut)
+	assert.Check(t, is.Contains(out, "stopped:  drill db/shop (run run-d, step step, cluster "+cluster+"): drill "+testDrillKind+" on db/shop stopped in phase \"cutover\" (started "))
+	assert.Check(t, is.Contains(out, "gameday recover --forget "+rec.ID))
+	assert.Check(t, is.Contains(out, "reverted 0 faults, 1 stopped\n"))
+	assert.Check(t, is.Contains(errOut, "--forget ID"))
+
+	code, _, errOut = runRecover(t, client, cluster, runs, "--forget", "run-d/nothing")
+	assert.Equal(t, code, ExitInvalidInput, errOut)
+
+	code, out, errOut = runRecover(t, client, cluster, runs, "--forget", rec.ID)
+	assert.Equal(t, code, ExitOK, "stdout: %s\nstderr: %s", out, errOut)
+	assert.Check(t, is.Contains(out, "forgot    drill db/shop (run run-d, step step, cluster "+cluster+"): marked settled; the cluster was not touched\n"))
+	assert.Check(t, is.Len(testFaults.of("run-d"), 0))
+
+	code, out, _ = runRecover(t, client, cluster, runs)
+	assert.Equal(t, code, ExitOK)
+	assert.Equal(t, out, "nothing to recover\n")
+}
+
 func TestRecoverNeedsAKnownCluster(t *testing.T) {
 	runs := t.TempDir()
 	j, err := journal.Open(filepath.Join(runs, "run-c"))
 	assert.NilError(t, err)
-	assert.NilError(t, j.Planned(record("staging", "run-c", "node/c-worker")))
+	assert.NilError(t, j.Planned(record(testFaultKind, "staging", "run-c", "node/c-worker")))
 	assert.NilError(t, j.Close())
 
 	var out, errOut syncBuffer
-	code := recoverApp(&out, &errOut).run(context.Background(), []string{"recover", "--runs-dir", runs})
+	code := recoverApp(&out, &errOut, fake.NewClientset()).run(context.Background(), []string{"recover", "--runs-dir", runs})
 	assert.Equal(t, code, ExitInfrastructure)
 	assert.Check(t, is.Contains(out.String(), "`gameday recover --kubeconfig PATH --context staging`"))
 }
 
 func TestRecoverWithoutRunsFolder(t *testing.T) {
-	var out, errOut syncBuffer
-	code := recoverApp(&out, &errOut).run(context.Background(), []string{"recover", "--runs-dir", filepath.Join(t.TempDir(), "runs")})
-	assert.Equal(t, code, ExitOK, errOut.String())
-	assert.Equal(t, out.String(), "nothing to recover\n")
+	code, out, errOut := runRecover(t, fake.NewClientset(), "none", filepath.Join(t.TempDir(), "runs"))
+	assert.Equal(t, code, ExitOK, errOut)
+	assert.Equal(t, out, "nothing to recover\n")
+}
+
+func TestRecoverHelpWarnsAboutIncludeLive(t *testing.T) {
+	code, out, _ := runCLI(t, "recover", "--help")
+	assert.Equal(t, code, ExitOK)
+	assert.Check(t, is.Contains(out, "--include-live"))
+	assert.Check(t, is.Contains(out, "DANGEROUS"))
+	assert.Check(t, is.Contains(out, "--forget"))
 }

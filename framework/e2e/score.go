@@ -45,6 +45,7 @@ func (s *session) score(slo string, objective float64, healthyWindow time.Durati
 	var windows []score.Window
 	for _, w := range s.windows {
 		if !w.Start.Before(since) {
+			w.Effective = s.effective[w.Name]
 			windows = append(windows, w)
 		}
 	}
@@ -185,6 +186,8 @@ func judgeDetected(res score.Result, d time.Duration, now time.Time, running boo
 	}
 	for _, f := range res.Faults {
 		switch {
+		case f.Outcome == score.OutcomeFailingAtInjection:
+			j.problems = append(j.problems, fmt.Sprintf("step %s: the probe was already failing when the fault took effect, so MTTD says nothing", f.Window.Name))
 		case f.Detected && *f.MTTD <= d:
 			j.notes = append(j.notes, fmt.Sprintf("step %s: MTTD %s", f.Window.Name, f.MTTD.Round(time.Millisecond)))
 		case f.Detected:
@@ -210,6 +213,8 @@ func judgeRecovered(res score.Result, d, healthy time.Duration, now time.Time, r
 	for _, f := range res.Faults {
 		open := running && now.Before(f.Window.Start.Add(d+healthy+slack(interval)))
 		switch {
+		case f.Outcome == score.OutcomeFailingAtInjection:
+			j.problems = append(j.problems, fmt.Sprintf("step %s: the probe was already failing when the fault took effect, so MTTR says nothing", f.Window.Name))
 		case f.Recovered && *f.MTTR <= d:
 			j.notes = append(j.notes, fmt.Sprintf("step %s: MTTR %s (MTTD %s, %d of %d samples failed)",
 				f.Window.Name, f.MTTR.Round(time.Millisecond), f.MTTD.Round(time.Millisecond), f.Failed, f.Samples))

@@ -178,3 +178,28 @@ func checkProblem(t *testing.T, j judgement, want string) {
 	}
 	assert.Assert(t, len(j.problems) == 1 && strings.Contains(j.problems[0], want), "problems: %q, want %q", j.problems, want)
 }
+
+// MTTD and MTTR run from when the fault took effect (the lifecycle's Effective),
+// and a probe already failing then passes neither assertion.
+func TestScoreFromEffectAndFailingAtInjection(t *testing.T) {
+	t.Parallel()
+	ctx, start := syntheticRun(t)
+	s, _ := sessionFrom(ctx)
+	s.effective = map[string]time.Time{"lose": start.Add(11 * time.Second)}
+	res, err := Score(ctx, "http", 0.9, 5*time.Second)
+	assert.NilError(t, err)
+	assert.Equal(t, *res.Faults[0].MTTD, time.Second, "from the effect at 11s, not the start at 10s")
+
+	// A fault injected while the probe already failed (from 12s).
+	s.mu.Lock()
+	s.windows[0].Start = start.Add(13 * time.Second)
+	s.effective = map[string]time.Time{"lose": start.Add(14 * time.Second)}
+	s.mu.Unlock()
+	res, err = Score(ctx, "http", 0.9, 5*time.Second)
+	assert.NilError(t, err)
+	assert.Equal(t, res.Faults[0].Outcome, score.OutcomeFailingAtInjection)
+	j := judgeDetected(res, time.Minute, time.Now(), false, time.Second)
+	assert.Assert(t, len(j.problems) == 1 && strings.Contains(j.problems[0], "already failing"), "%v", j.problems)
+	j = judgeRecovered(res, time.Minute, 5*time.Second, time.Now(), false, time.Second)
+	assert.Assert(t, len(j.problems) == 1 && strings.Contains(j.problems[0], "already failing"), "%v", j.problems)
+}

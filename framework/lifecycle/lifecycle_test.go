@@ -21,73 +21,73 @@ import (
 	"github.com/gameday-dev/gameday/reports"
 )
 
-// calls is a log of what the test actions were asked to do, shared by a test.
-type calls struct {
+// trace is a log of what the test actions were asked to do, shared by a test.
+type trace struct {
 	mu  sync.Mutex
 	log []string
 }
 
-func (c *calls) add(format string, args ...any) {
+func (c *trace) add(format string, args ...any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.log = append(c.log, fmt.Sprintf(format, args...))
 }
 
-func (c *calls) get() []string {
+func (c *trace) get() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.log...)
 }
 
-// testFault is a fault over targets; failInject fails the Inject of one target.
-type testFault struct {
-	calls      *calls
+// lcFault is a fault over targets; failInject fails the Inject of one target.
+type lcFault struct {
+	trace      *trace
 	targets    []string
 	failInject string
 }
 
-func (f *testFault) Plan(_ context.Context, env fault.Env) ([]fault.Record, error) {
+func (f *lcFault) Plan(_ context.Context, env fault.Env) ([]fault.Record, error) {
 	var recs []fault.Record
 	for _, t := range f.targets {
-		recs = append(recs, fault.Record{ID: fault.RecordID(env.RunID, env.Step, t), Kind: "testFault", RunID: env.RunID, Step: env.Step, Target: t, Restore: map[string]string{"secret": "s3cr3t"}})
+		recs = append(recs, fault.Record{ID: fault.RecordID(env.RunID, env.Step, t), Kind: "lcFault", RunID: env.RunID, Step: env.Step, Target: t, Restore: map[string]string{"secret": "s3cr3t"}})
 	}
 	return recs, nil
 }
-func (f *testFault) Describe(rec fault.Record) string { return "break " + rec.Target }
-func (f *testFault) Inject(_ context.Context, _ fault.Env, rec fault.Record) error {
-	f.calls.add("inject %s", rec.Target)
+func (f *lcFault) Describe(rec fault.Record) string { return "break " + rec.Target }
+func (f *lcFault) Inject(_ context.Context, _ fault.Env, rec fault.Record) error {
+	f.trace.add("inject %s", rec.Target)
 	if rec.Target == f.failInject {
 		return errors.New("inject failed")
 	}
 	return nil
 }
-func (f *testFault) Recover(_ context.Context, _ fault.Env, rec fault.Record) error {
-	f.calls.add("recover %s", rec.Target)
+func (f *lcFault) Recover(_ context.Context, _ fault.Env, rec fault.Record) error {
+	f.trace.add("recover %s", rec.Target)
 	return nil
 }
 
-// testDrill has three phases; the one named fail fails once, then works; the
+// lcDrill has three phases; the one named fail fails once, then works; the
 // policies of the phases are given.
-type testDrill struct {
-	calls    *calls
+type lcDrill struct {
+	trace    *trace
 	policies [3]fault.CrashPolicy
 	fail     string
 	failed   bool
 }
 
-func (d *testDrill) Plan(_ context.Context, env fault.Env) ([]fault.Record, error) {
-	return []fault.Record{{ID: fault.RecordID(env.RunID, env.Step, "cluster"), Kind: "testDrill", RunID: env.RunID, Step: env.Step, Target: "cluster", Restore: map[string]string{}}}, nil
+func (d *lcDrill) Plan(_ context.Context, env fault.Env) ([]fault.Record, error) {
+	return []fault.Record{{ID: fault.RecordID(env.RunID, env.Step, "cluster"), Kind: "lcDrill", RunID: env.RunID, Step: env.Step, Target: "cluster", Restore: map[string]string{}}}, nil
 }
-func (d *testDrill) Describe(rec fault.Record) string { return "drill " + rec.Target }
-func (d *testDrill) Recover(_ context.Context, _ fault.Env, rec fault.Record) error {
-	d.calls.add("undo after %s", rec.Restore["last"])
+func (d *lcDrill) Describe(rec fault.Record) string { return "drill " + rec.Target }
+func (d *lcDrill) Recover(_ context.Context, _ fault.Env, rec fault.Record) error {
+	d.trace.add("undo after %s", rec.Restore["last"])
 	return nil
 }
-func (d *testDrill) Phases(fault.Record) []fault.Phase {
+func (d *lcDrill) Phases(fault.Record) []fault.Phase {
 	var out []fault.Phase
 	for i, name := range []string{"backup", "disaster", "restore"} {
 		out = append(out, fault.Phase{Name: name, OnCrash: d.policies[i], Run: func(ctx context.Context, env fault.Env, rec *fault.Record) error {
-			d.calls.add("phase %s", name)
+			d.trace.add("phase %s", name)
 			if name == d.fail && !d.failed {
 				d.failed = true
 				return errors.New("phase broke")
@@ -99,60 +99,60 @@ func (d *testDrill) Phases(fault.Record) []fault.Phase {
 	return out
 }
 
-// spec is a scenario.FaultSpec stand-in naming the kind; NewAction ignores it.
-type spec struct{ scenario.FaultSpec }
+// anySpec is a scenario.FaultSpec stand-in naming the kind; NewAction ignores it.
+type anySpec struct{ scenario.FaultSpec }
 
-func (spec) FaultKind() string { return "test" }
+func (anySpec) FaultKind() string { return "test" }
 
-// sink records what the lifecycle reports.
-type sink struct {
+// recSink records what the lifecycle reports.
+type recSink struct {
 	mu      sync.Mutex
 	events  []string
 	figures []reports.Figure
 }
 
-func (s *sink) OpenWindow(name string, _ time.Time)  { s.add("open " + name) }
-func (s *sink) Effective(name string, _ time.Time)   { s.add("effective " + name) }
-func (s *sink) CloseWindow(name string, _ time.Time) { s.add("close " + name) }
-func (s *sink) Observe(o reports.Observation)        { s.add("observe " + o.What) }
-func (s *sink) Figure(f reports.Figure) {
+func (s *recSink) OpenWindow(name string, _ time.Time)  { s.add("open " + name) }
+func (s *recSink) Effective(name string, _ time.Time)   { s.add("effective " + name) }
+func (s *recSink) CloseWindow(name string, _ time.Time) { s.add("close " + name) }
+func (s *recSink) Observe(o reports.Observation)        { s.add("observe " + o.What) }
+func (s *recSink) Figure(f reports.Figure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.figures = append(s.figures, f)
 }
-func (s *sink) add(e string) {
+func (s *recSink) add(e string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.events = append(s.events, e)
 }
 
-// world is a lifecycle over a journal in a temp folder and a fake clientset.
-type world struct {
+// lcWorld is a lifecycle over a journal in a temp folder and a fake clientset.
+type lcWorld struct {
 	life  *lifecycle.Lifecycle
 	j     *journal.Journal
 	store *lifecycle.Store
-	sink  *sink
+	recSink  *recSink
 }
 
-func newWorld(t *testing.T, action fault.Action) *world {
+func newLCWorld(t *testing.T, action fault.Action) *lcWorld {
 	t.Helper()
 	j, err := journal.Open(t.TempDir())
 	assert.NilError(t, err)
 	t.Cleanup(func() { j.Close() })
 	client := fake.NewClientset()
 	store := &lifecycle.Store{Client: client}
-	s := &sink{}
-	return &world{
+	s := &recSink{}
+	return &lcWorld{
 		life: &lifecycle.Lifecycle{
 			Env:       fault.Env{Cluster: &clusters.Cluster{Name: "gd"}, Client: client, RunID: "run-1", Sink: s},
 			Journal:   j, Store: store, VerifyInterval: time.Millisecond,
 			NewAction: func(scenario.FaultSpec) (fault.Action, error) { return action, nil },
 		},
-		j: j, store: store, sink: s,
+		j: j, store: store, recSink: s,
 	}
 }
 
-func (w *world) stored(t *testing.T) []string {
+func (w *lcWorld) stored(t *testing.T) []string {
 	t.Helper()
 	recs, err := w.store.List(context.Background())
 	assert.NilError(t, err)
@@ -164,10 +164,10 @@ func (w *world) stored(t *testing.T) []string {
 }
 
 func TestFaultLifecycle(t *testing.T) {
-	c := &calls{}
-	w := newWorld(t, &testFault{calls: c, targets: []string{"a", "b"}})
+	c := &trace{}
+	w := newLCWorld(t, &lcFault{trace: c, targets: []string{"a", "b"}})
 	ctx := context.Background()
-	act, err := w.life.Plan(ctx, "step", spec{}, time.Minute)
+	act, err := w.life.Plan(ctx, "step", anySpec{}, time.Minute)
 	assert.NilError(t, err)
 	assert.Equal(t, len(c.get()), 0, "planning changes nothing")
 	assert.Equal(t, len(w.stored(t)), 0)
@@ -190,16 +190,16 @@ func TestFaultLifecycle(t *testing.T) {
 	assert.Equal(t, len(w.life.Outstanding()), 0)
 	assert.NilError(t, w.life.Revert(ctx, ""), "idempotent")
 	assert.Equal(t, len(c.get()), 4)
-	assert.DeepEqual(t, w.sink.events, []string{"open step", "effective step", "close step"})
-	assert.Equal(t, len(w.sink.figures), 1)
-	assert.Equal(t, w.sink.figures[0].Name, "injectionTime")
+	assert.DeepEqual(t, w.recSink.events, []string{"open step", "effective step", "close step"})
+	assert.Equal(t, len(w.recSink.figures), 1)
+	assert.Equal(t, w.recSink.figures[0].Name, "injectionTime")
 }
 
 func TestFaultInjectFailureLeavesOnlyWhatWasReached(t *testing.T) {
-	c := &calls{}
-	w := newWorld(t, &testFault{calls: c, targets: []string{"a", "b", "c"}, failInject: "b"})
+	c := &trace{}
+	w := newLCWorld(t, &lcFault{trace: c, targets: []string{"a", "b", "c"}, failInject: "b"})
 	ctx := context.Background()
-	act, err := w.life.Plan(ctx, "step", spec{}, time.Minute)
+	act, err := w.life.Plan(ctx, "step", anySpec{}, time.Minute)
 	assert.NilError(t, err)
 	assert.ErrorContains(t, w.life.Start(ctx, act), "inject failed")
 	assert.DeepEqual(t, w.stored(t), []string{"run-1/step/a", "run-1/step/b"}) // c was never reached
@@ -208,25 +208,25 @@ func TestFaultInjectFailureLeavesOnlyWhatWasReached(t *testing.T) {
 }
 
 func TestPlanRefusesAStepTwice(t *testing.T) {
-	w := newWorld(t, &testFault{calls: &calls{}, targets: []string{"a"}})
+	w := newLCWorld(t, &lcFault{trace: &trace{}, targets: []string{"a"}})
 	ctx := context.Background()
-	act, err := w.life.Plan(ctx, "step", spec{}, time.Minute)
+	act, err := w.life.Plan(ctx, "step", anySpec{}, time.Minute)
 	assert.NilError(t, err)
 	assert.NilError(t, w.life.Start(ctx, act))
-	_, err = w.life.Plan(ctx, "step", spec{}, time.Minute)
+	_, err = w.life.Plan(ctx, "step", anySpec{}, time.Minute)
 	assert.ErrorContains(t, err, "already has an action")
-	_, err = w.life.Plan(ctx, "", spec{}, time.Minute)
+	_, err = w.life.Plan(ctx, "", anySpec{}, time.Minute)
 	assert.ErrorContains(t, err, "needs a step name")
-	w2 := newWorld(t, &testFault{calls: &calls{}})
-	_, err = w2.life.Plan(ctx, "x", spec{}, time.Minute)
+	w2 := newLCWorld(t, &lcFault{trace: &trace{}})
+	_, err = w2.life.Plan(ctx, "x", anySpec{}, time.Minute)
 	assert.ErrorContains(t, err, "found no target")
 }
 
 func TestDrillRunsPhasesWithCheckpoints(t *testing.T) {
-	c := &calls{}
-	w := newWorld(t, &testDrill{calls: c})
+	c := &trace{}
+	w := newLCWorld(t, &lcDrill{trace: c})
 	ctx := context.Background()
-	act, err := w.life.Plan(ctx, "dr", spec{}, 0)
+	act, err := w.life.Plan(ctx, "dr", anySpec{}, 0)
 	assert.NilError(t, err)
 	assert.NilError(t, w.life.Start(ctx, act))
 	assert.DeepEqual(t, c.get(), []string{"phase backup", "phase disaster", "phase restore"})
@@ -248,7 +248,7 @@ func TestDrillRunsPhasesWithCheckpoints(t *testing.T) {
 	assert.Equal(t, len(w.stored(t)), 0)
 	assert.Equal(t, len(w.life.Outstanding()), 0)
 	var phases []string
-	for _, f := range w.sink.figures {
+	for _, f := range w.recSink.figures {
 		phases = append(phases, f.Name+" "+f.Target)
 	}
 	assert.DeepEqual(t, phases, []string{"phaseDuration phase/backup", "phaseDuration phase/disaster", "phaseDuration phase/restore", "injectionTime "})
@@ -269,10 +269,10 @@ func TestDrillStoppedInAPhase(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &calls{}
-			w := newWorld(t, &testDrill{calls: c, fail: "disaster", policies: [3]fault.CrashPolicy{fault.Revert, tc.policy, fault.Revert}})
+			c := &trace{}
+			w := newLCWorld(t, &lcDrill{trace: c, fail: "disaster", policies: [3]fault.CrashPolicy{fault.Revert, tc.policy, fault.Revert}})
 			ctx := context.Background()
-			act, err := w.life.Plan(ctx, "dr", spec{}, 0)
+			act, err := w.life.Plan(ctx, "dr", anySpec{}, 0)
 			assert.NilError(t, err)
 			assert.ErrorContains(t, w.life.Start(ctx, act), "phase disaster: phase broke")
 			assert.DeepEqual(t, c.get(), []string{"phase backup", "phase disaster"})
@@ -298,7 +298,7 @@ func TestDrillStoppedInAPhase(t *testing.T) {
 	}
 }
 
-// Settle, as `gameday recover` calls it, resumes from the journaled checkpoint.
+// Settle, as `gameday recover` trace it, resumes from the journaled checkpoint.
 func TestSettleFromJournal(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -318,12 +318,12 @@ func TestSettleFromJournal(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &calls{}
-			kind := fmt.Sprintf("testDrill-settle-%d", i)
+			c := &trace{}
+			kind := fmt.Sprintf("lcDrill-settle-%d", i)
 			fault.Register(kind, func(scenario.FaultSpec) (fault.Action, error) {
-				return &testDrill{calls: c, policies: tc.policies}, nil
+				return &lcDrill{trace: c, policies: tc.policies}, nil
 			})
-			w := newWorld(t, nil)
+			w := newLCWorld(t, nil)
 			rec := fault.Record{ID: "run-1/dr/cluster", Kind: kind, RunID: "run-1", Step: "dr", Target: "cluster", Restore: map[string]string{"last": "backup"}}
 			assert.NilError(t, w.j.Planned(rec))
 			assert.NilError(t, w.store.Save(context.Background(), rec))

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -96,7 +97,11 @@ func (r *run) allowedContexts() []string {
 func (r *run) acquireLease(ctx context.Context, abort context.CancelCauseFunc) (func(), error) {
 	l, err := lease.Acquire(ctx, r.client, lease.Identity(r.id, r.sc.Metadata.Name))
 	if err != nil {
-		return func() {}, fmt.Errorf("%w: %w", ErrRefused, err)
+		var held *lease.HeldError
+		if errors.As(err, &held) {
+			return func() {}, fmt.Errorf("%w: %w", ErrRefused, err)
+		}
+		return func() {}, fmt.Errorf("taking the cluster lease: %w", err)
 	}
 	done := make(chan struct{})
 	go func() {
