@@ -285,6 +285,17 @@ func TestDrillStoppedInAPhase(t *testing.T) {
 				assert.Equal(t, stopped.Phase, "disaster")
 				assert.Equal(t, len(w.life.Outstanding()), 1, "left for a person")
 				assert.Equal(t, len(w.stored(t)), 1)
+				// The cluster's copy knows the phase too: a recover without the
+				// journal stops there as well, instead of reverting.
+				states, err := w.store.States(ctx)
+				assert.NilError(t, err)
+				assert.Equal(t, states[0].Phase, "disaster")
+				assert.Assert(t, !states[0].PhaseDone)
+				fault.Register("lcDrill-stop-from-store", func(scenario.FaultSpec) (fault.Action, error) { return w.life.NewAction(nil) })
+				st := states[0]
+				st.Record.Kind = "lcDrill-stop-from-store"
+				err = lifecycle.Settle(ctx, w.life.Env, nil, w.store, st, nil)
+				assert.Assert(t, errors.As(err, &stopped), "%v", err)
 				return
 			}
 			assert.NilError(t, err)

@@ -395,13 +395,14 @@ func (rc *recoverer) scanStores(ctx context.Context) {
 			continue
 		}
 		sctx, cancel := context.WithTimeout(ctx, storeScanTimeout)
-		recs, err := (&Store{Client: env.Client}).List(sctx)
+		states, err := (&Store{Client: env.Client}).States(sctx)
 		cancel()
 		if err != nil {
 			rc.problem("cannot check cluster %s for stored records: %v", name, err)
 			continue
 		}
-		for _, rec := range recs {
+		for _, st := range states {
+			rec := st.Record
 			if rec.Cluster == "" {
 				rec.Cluster = name
 			}
@@ -422,7 +423,8 @@ func (rc *recoverer) scanStores(ctx context.Context) {
 				job.stored = map[string]bool{}
 			}
 			job.stored[rec.ID] = true
-			job.states = append(job.states, journal.RecordState{Record: rec, Last: journal.OpPlanned, PlannedAt: rec.PlannedAt})
+			st.Record = rec
+			job.states = append(job.states, st)
 			if job.live == nil && job.dir == "" {
 				rc.leaseLive(ctx, job, rec.Cluster)
 			}

@@ -94,6 +94,11 @@ func runPhases(ctx context.Context, env fault.Env, d fault.Drill, j *journal.Jou
 			}
 		}
 		rs.Phase, rs.PhaseAt, rs.PhaseDone = p.Name, time.Now().UTC(), false
+		if store != nil {
+			if err := store.SavePhase(ctx, rs.Record, p.Name, false, rs.PhaseAt); err != nil {
+				return err
+			}
+		}
 		logf("phase %s: %s", p.Name, d.Describe(rs.Record))
 		pctx, cancel := ctx, context.CancelFunc(func() {})
 		if p.Timeout > 0 {
@@ -115,7 +120,7 @@ func runPhases(ctx context.Context, env fault.Env, d fault.Drill, j *journal.Jou
 			}
 		}
 		if store != nil {
-			if err := store.Save(ctx, rec); err != nil {
+			if err := store.SavePhase(ctx, rec, p.Name, true, rs.PhaseAt); err != nil {
 				return err
 			}
 		}

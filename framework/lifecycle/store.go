@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gameday-dev/gameday/framework/fault"
+	"github.com/gameday-dev/gameday/framework/journal"
 )
 
 // Labels and keys of the record Secrets.
@@ -23,6 +26,9 @@ const (
 	RecordLabel = "gameday.dev/record"
 	// RunAnnotation names the run a record Secret belongs to.
 	RunAnnotation = "gameday.dev/run"
+	// PhaseKey is the Secret data key that holds a drill record's phase state
+	// (JSON: phase, done, at), so a recover without the journal resumes right.
+	PhaseKey = "phase.json"
 	// RecordKey is the Secret data key that holds the record's JSON.
 	RecordKey = "record.json"
 	// SecretType is the type of record Secrets.
@@ -55,6 +61,26 @@ func SecretName(id string) string {
 
 // Save creates or replaces the record's Secret, creating the namespace when missing.
 func (s *Store) Save(ctx context.Context, rec fault.Record) error {
+	return s.save(ctx, rec, nil)
+}
+
+// phaseState is a drill record's phase as stored beside it.
+type phaseState struct {
+	Phase string    `json:"phase"`
+	Done  bool      `json:"done"`
+	At    time.Time `json:"at"`
+}
+
+// SavePhase stores the record with its drill phase: started (done false) or ended.
+func (s *Store) SavePhase(ctx context.Context, rec fault.Record, phase string, done bool, at time.Time) error {
+	b, err := json.Marshal(phaseState{Phase: phase, Done: done, At: at})
+	if err != nil {
+		return err
+	}
+	return s.save(ctx, rec, b)
+}
+
+func (s *Store) save(ctx context.Context, rec fault.Record, phase []byte) error {
 	ns := s.namespace()
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
@@ -64,6 +90,9 @@ func (s *Store) Save(ctx context.Context, rec fault.Record) error {
 		},
 		Type: SecretType,
 		Data: map[string][]byte{RecordKey: []byte(rec.Marshal())},
+	}
+	if phase != nil {
+		secret.Data[PhaseKey] = phase
 	}
 	secrets := s.Client.CoreV1().Secrets(ns)
 	_, err := secrets.Create(ctx, secret, metav1.CreateOptions{FieldManager: "gameday"})
@@ -94,6 +123,20 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // List returns every record stored in the cluster, oldest planned first. A Secret
 // whose record cannot be read is an error naming it: it may hide a fault.
 func (s *Store) List(ctx context.Context) ([]fault.Record, error) {
+	states, err := s.States(ctx)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]fault.Record, 0, len(states))
+	for _, st := range states {
+		recs = append(recs, st.Record)
+	}
+	return recs, nil
+}
+
+// States is List with each record's state as far as the cluster knows it: planned,
+// and for a drill the phase it last started or ended (what Settle needs).
+func (s *Store) States(ctx context.Context) ([]journal.RecordState, error) {
 	ns := s.namespace()
 	list, err := s.Client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: RecordLabel + "=true"})
 	if apierrors.IsNotFound(err) {
@@ -102,21 +145,34 @@ func (s *Store) List(ctx context.Context) ([]fault.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing stored records in %s: %w", ns, err)
 	}
-	var recs []fault.Record
+	var states []journal.RecordState
 	for _, sec := range list.Items {
 		rec, err := fault.ParseRecord(string(sec.Data[RecordKey]))
 		if err != nil {
 			return nil, fmt.Errorf("secret %s/%s: %w", ns, sec.Name, err)
 		}
-		recs = append(recs, rec)
-	}
-	sort.SliceStable(recs, func(i, j int) bool {
-		if !recs[i].PlannedAt.Equal(recs[j].PlannedAt) {
-			return recs[i].PlannedAt.Before(recs[j].PlannedAt)
+		st := journal.RecordState{Record: rec, Last: journal.OpPlanned, PlannedAt: rec.PlannedAt}
+		if b, ok := sec.Data[PhaseKey]; ok {
+			var ps phaseState
+			if err := json.Unmarshal(b, &ps); err != nil {
+				return nil, fmt.Errorf("secret %s/%s: reading %s: %w", ns, sec.Name, PhaseKey, err)
+			}
+			st.Phase, st.PhaseDone, st.PhaseAt, st.Injected = ps.Phase, ps.Done, ps.At, true
+			st.Last = journal.OpPhaseStarted
+			if ps.Done {
+				st.Last = journal.OpPhaseDone
+			}
 		}
-		return recs[i].ID < recs[j].ID
+		states = append(states, st)
+	}
+	sort.SliceStable(states, func(i, j int) bool {
+		a, b := states[i].Record, states[j].Record
+		if !a.PlannedAt.Equal(b.PlannedAt) {
+			return a.PlannedAt.Before(b.PlannedAt)
+		}
+		return a.ID < b.ID
 	})
-	return recs, nil
+	return states, nil
 }
 
 func ensureNamespace(ctx context.Context, client kubernetes.Interface, name string) error {
