@@ -15,8 +15,8 @@ engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 install_engine() {
   command -v dockerd >/dev/null 2>&1 && return 0
   log "installing Debian's docker.io"
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q docker.io >/dev/null
 }
 
 start_engine() {
@@ -34,7 +34,7 @@ start_engine() {
 probe_image() {
   docker image inspect gameday/probe:busybox >/dev/null 2>&1 && return 0
   command -v busybox >/dev/null 2>&1 || [ -x /bin/busybox ] || \
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox-static >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q busybox-static >/dev/null
   local tmp; tmp=$(mktemp -d)
   mkdir -p "$tmp/bin"
   cp "$(command -v busybox || echo /bin/busybox)" "$tmp/bin/busybox"
@@ -47,7 +47,7 @@ privileged_ok() { docker run --rm --privileged gameday/probe:busybox true >/dev/
 
 install_wrapper() {
   log "privileged containers fail here: installing the capability-stripping runtime wrapper"
-  command -v jq >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q jq >/dev/null
+  command -v jq >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q jq >/dev/null
   install -m 0755 "$TESTBED_DIR/runc-wrapper.sh" /usr/local/bin/gameday-runc
   local conf=/etc/docker/daemon.json
   mkdir -p /etc/docker

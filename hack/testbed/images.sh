@@ -63,7 +63,7 @@ rootfs_image() {
 # busybox_image TAG: a tiny image with a shell, from Debian's busybox-static.
 busybox_image() {
   local tag=$1 dir bb
-  [ -x /bin/busybox ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox-static >/dev/null
+  [ -x /bin/busybox ] || DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q busybox-static >/dev/null
   dir=$(mktemp -d); mkdir -p "$dir/ctx/bin" "$dir/ctx/tmp"
   cp /bin/busybox "$dir/ctx/bin/busybox"
   for a in sh mkdir rm rmdir chmod ls cat sleep echo nc true false test; do ln -s busybox "$dir/ctx/bin/$a"; done

@@ -22,7 +22,7 @@ mirror() {
 }
 
 build() {
-  command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null
+  command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q debootstrap >/dev/null
   local root="$OUT/root"
   debootstrap --variant=minbase --include="$pkgs" "$suite" "$root" "$(mirror)" >"$OUT/debootstrap.log" 2>&1 \
     || { tail -20 "$OUT/debootstrap.log"; return 1; }
