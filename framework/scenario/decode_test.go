@@ -1,6 +1,7 @@
-package scenario
+package scenario_test
 
 import (
+	. "github.com/gameday-dev/gameday/framework/scenario"
 	"bytes"
 	"fmt"
 	"reflect"
@@ -245,9 +246,9 @@ func TestLoadCapsReportedErrors(t *testing.T) {
 	}
 	_, err := Load("many.yaml", b.Bytes())
 	lines := errorLines(t, err)
-	assert.Equal(t, len(lines), maxReportedErrors+1)
+	assert.Equal(t, len(lines), MaxReportedErrors+1)
 	assert.Equal(t, lines[0], "many.yaml:15: spec.fixtures[0].path: required: a manifest file or kustomize directory")
-	assert.Equal(t, lines[maxReportedErrors], "many.yaml: too many problems: 200 more not shown")
+	assert.Equal(t, lines[MaxReportedErrors], "many.yaml: too many problems: 200 more not shown")
 }
 
 // TestEveryFieldIsDecodable walks the scenario types, so that a field of a type the
@@ -258,10 +259,10 @@ func TestEveryFieldIsDecodable(t *testing.T) {
 	var walk func(path string, typ reflect.Type)
 	walk = func(path string, typ reflect.Type) {
 		switch {
-		case typ == durationType:
-		case typ == faultSpecType:
+		case typ == DurationType:
+		case typ == FaultSpecType:
 			for _, kind := range KnownFaultKinds() {
-				walk(path+"."+kind, faultKinds[kind])
+				walk(path+"."+kind, FaultKindTypes()[kind])
 			}
 		case typ.Kind() == reflect.Pointer:
 			assert.Assert(t, typ.Elem().Kind() == reflect.Struct || typ.Elem().Kind() == reflect.Bool, "%s: %s", path, typ)
@@ -273,7 +274,7 @@ func TestEveryFieldIsDecodable(t *testing.T) {
 				return
 			}
 			seen[typ] = true
-			for name, i := range fieldsOf(typ).index {
+			for name, i := range FieldIndex(typ) {
 				walk(path+"."+name, typ.Field(i).Type)
 			}
 		default:

@@ -1,6 +1,7 @@
-package scenario
+package scenario_test
 
 import (
+	. "github.com/gameday-dev/gameday/framework/scenario"
 	"errors"
 	"os"
 	"path/filepath"
@@ -54,7 +55,7 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 		located := errs
-		if last := errs[len(errs)-1]; last.Line == 0 && len(errs) > maxReportedErrors {
+		if last := errs[len(errs)-1]; last.Line == 0 && len(errs) > MaxReportedErrors {
 			located = errs[:len(errs)-1] // the "too many problems" note comes last
 		}
 		if !slices.IsSortedFunc(located, func(a, b FieldError) int { return a.Line - b.Line }) {

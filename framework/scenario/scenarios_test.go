@@ -1,6 +1,7 @@
-package scenario
+package scenario_test
 
 import (
+	. "github.com/gameday-dev/gameday/framework/scenario"
 	"path/filepath"
 	"slices"
 	"strings"

@@ -1,6 +1,7 @@
-package scenario
+package scenario_test
 
 import (
+	. "github.com/gameday-dev/gameday/framework/scenario"
 	"testing"
 	"time"
 
@@ -174,7 +175,7 @@ func TestKnownFaultKinds(t *testing.T) {
 	t.Parallel()
 	assert.DeepEqual(t, KnownFaultKinds(), []string{"dnsOutage", "nodeLoss"})
 	for _, kind := range KnownFaultKinds() {
-		f, ok := newFault(kind)
+		f, ok := NewFault(kind)
 		assert.Assert(t, ok)
 		assert.Equal(t, f.FaultKind(), kind)
 	}
