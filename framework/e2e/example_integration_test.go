@@ -20,9 +20,9 @@ import (
 	"github.com/gameday-dev/gameday/framework/apply"
 	gamedaye2e "github.com/gameday-dev/gameday/framework/e2e"
 	"github.com/gameday-dev/gameday/framework/probe"
-	"github.com/gameday-dev/gameday/framework/scenario"
 
 	// The fault kinds this test injects.
+	"github.com/gameday-dev/gameday/framework/fault/nodeloss"
 	_ "github.com/gameday-dev/gameday/framework/fault/nodeloss"
 )
 
@@ -79,9 +79,9 @@ func TestIntegrationE2EFrameworkNodeLoss(t *testing.T) {
 		}
 	})
 
-	loseWorker := &scenario.NodeLoss{
-		Mode:   scenario.NodeLossStop,
-		Target: scenario.NodeTarget{Role: scenario.RoleWorker, Count: 1},
+	loseWorker := &nodeloss.Spec{
+		Mode:   nodeloss.Stop,
+		Target: nodeloss.Target{Role: nodeloss.RoleWorker, Count: 1},
 	}
 	nodeLoss := features.New("node loss").
 		WithLabel("fault", "nodeLoss").

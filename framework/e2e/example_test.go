@@ -7,8 +7,8 @@ import (
 
 	gamedaye2e "github.com/gameday-dev/gameday/framework/e2e"
 	"github.com/gameday-dev/gameday/framework/probe"
-	"github.com/gameday-dev/gameday/framework/scenario"
 
+	"github.com/gameday-dev/gameday/framework/fault/dnsoutage"
 	_ "github.com/gameday-dev/gameday/framework/fault/dnsoutage"
 )
 
@@ -26,7 +26,7 @@ func Example() {
 	}
 	feature := features.New("dns outage").
 		Setup(gamedaye2e.StartAgentProbes("gd-e2e-control-plane", agent)).
-		Assess("scale CoreDNS to zero", gamedaye2e.InjectFault("dns-down", &scenario.DNSOutage{Mode: scenario.DNSOutageScaleDown})).
+		Assess("scale CoreDNS to zero", gamedaye2e.InjectFault("dns-down", &dnsoutage.Spec{Mode: dnsoutage.ScaleDown})).
 		Assess("lookups failed at once", gamedaye2e.AssertDetectedWithin("dns", 10*time.Second)).
 		Assess("hold the outage for 30s", gamedaye2e.HoldFault(30*time.Second)).
 		Assess("lookups were mostly answered", gamedaye2e.AssertObjective("dns", 0.5)).

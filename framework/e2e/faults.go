@@ -32,8 +32,8 @@ type logf func(format string, args ...any)
 
 // InjectFault returns a step that injects a scenario fault, e.g.
 //
-//	&scenario.NodeLoss{Mode: scenario.NodeLossStop, Target: scenario.NodeTarget{Role: scenario.RoleWorker, Count: 1}}
-//	&scenario.DNSOutage{Mode: scenario.DNSOutageScaleDown}
+//	&nodeloss.Spec{Mode: nodeloss.Stop, Target: nodeloss.Target{Role: nodeloss.RoleWorker, Count: 1}}
+//	&dnsoutage.Spec{Mode: dnsoutage.ScaleDown}
 //
 // into the cluster of CreateKindCluster or WithCluster (else of the environment's
 // kubeconfig; the cluster must pass gameday's guard rails). It plans the targets,

@@ -10,10 +10,10 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/gameday-dev/gameday/clusters"
-	"github.com/gameday-dev/gameday/framework/scenario"
+	"github.com/gameday-dev/gameday/framework/fault/dnsoutage"
 )
 
-var dnsDown = &scenario.DNSOutage{Mode: scenario.DNSOutageScaleDown}
+var dnsDown = &dnsoutage.Spec{Mode: dnsoutage.ScaleDown}
 
 // These tests replace package variables (useFakes), so they do not run in parallel.
 

@@ -45,7 +45,7 @@ var (
 // envfuncs (LoadImageToCluster, ExportClusterLogs, DestroyCluster,
 // PerformNodeOperation) work with it. Stopping nodes through the lifecycle methods
 // leaves no fault record behind: for a game day, prefer InjectFault with a
-// scenario.NodeLoss, which `gameday recover` can undo.
+// nodeloss.Spec, which `gameday recover` can undo.
 type Provider struct {
 	name         string
 	config       string

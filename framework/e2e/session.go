@@ -19,8 +19,8 @@
 //
 //	f := features.New("node loss").
 //		Setup(gamedaye2e.StartProbes(httpProbe)).
-//		Assess("lose a worker", gamedaye2e.InjectFault("lose-worker", &scenario.NodeLoss{
-//			Mode: scenario.NodeLossStop, Target: scenario.NodeTarget{Role: scenario.RoleWorker, Count: 1}})).
+//		Assess("lose a worker", gamedaye2e.InjectFault("lose-worker", &nodeloss.Spec{
+//			Mode: nodeloss.Stop, Target: nodeloss.Target{Role: nodeloss.RoleWorker, Count: 1}})).
 //		Assess("failures seen", gamedaye2e.AssertDetectedWithin("http", 30*time.Second)).
 //		Assess("recovered", gamedaye2e.AssertRecoveredWithin("http", 2*time.Minute)).
 //		Teardown(gamedaye2e.RevertFaults()).

@@ -147,6 +147,14 @@ func Register(kind string, f Factory) {
 	factories[kind] = f
 }
 
+// RegisterWithSpec registers an action kind together with its scenario spec (a
+// typed nil pointer, e.g. (*nodeloss.Spec)(nil)), so scenario files can use it: what
+// an action kind's package calls from init.
+func RegisterWithSpec(prototype scenario.FaultSpec, f Factory) {
+	Register(prototype.FaultKind(), f)
+	scenario.RegisterFault(prototype)
+}
+
 // New returns the action for a scenario fault spec.
 func New(spec scenario.FaultSpec) (Action, error) {
 	return newKind(spec.FaultKind(), spec)

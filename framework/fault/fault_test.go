@@ -160,21 +160,21 @@ func TestNewPassesSpecToFactory(t *testing.T) {
 	}{
 		{
 			name: "nodeLoss",
-			spec: &scenario.NodeLoss{Mode: scenario.NodeLossPause, Target: scenario.NodeTarget{Names: []string{"a"}}},
+			spec: &nodeloss.Spec{Mode: nodeloss.Pause, Target: nodeloss.Target{Names: []string{"a"}}},
 			check: func(t *testing.T, inj fault.Injector) {
 				nl, ok := inj.(*nodeloss.Injector)
 				assert.Assert(t, ok, "%T", inj)
-				assert.Equal(t, nl.Spec.Mode, scenario.NodeLossPause)
+				assert.Equal(t, nl.Spec.Mode, nodeloss.Pause)
 				assert.DeepEqual(t, nl.Spec.Target.Names, []string{"a"})
 			},
 		},
 		{
 			name: "dnsOutage",
-			spec: &scenario.DNSOutage{Mode: scenario.DNSOutageServfail, Names: []string{"example.com"}},
+			spec: &dnsoutage.Spec{Mode: dnsoutage.Servfail, Names: []string{"example.com"}},
 			check: func(t *testing.T, inj fault.Injector) {
 				d, ok := inj.(*dnsoutage.Injector)
 				assert.Assert(t, ok, "%T", inj)
-				assert.Equal(t, d.Spec.Mode, scenario.DNSOutageServfail)
+				assert.Equal(t, d.Spec.Mode, dnsoutage.Servfail)
 				assert.DeepEqual(t, d.Spec.Names, []string{"example.com"})
 			},
 		},
@@ -200,8 +200,8 @@ func TestForKindRecoveryOnly(t *testing.T) {
 	t.Parallel()
 	inj, err := fault.ForKind(nodeloss.Kind)
 	assert.NilError(t, err)
-	assert.DeepEqual(t, inj.(*nodeloss.Injector).Spec, scenario.NodeLoss{})
+	assert.DeepEqual(t, inj.(*nodeloss.Injector).Spec, nodeloss.Spec{})
 	inj, err = fault.ForKind(dnsoutage.Kind)
 	assert.NilError(t, err)
-	assert.DeepEqual(t, inj.(*dnsoutage.Injector).Spec, scenario.DNSOutage{})
+	assert.DeepEqual(t, inj.(*dnsoutage.Injector).Spec, dnsoutage.Spec{})
 }

@@ -1,7 +1,6 @@
 package scenario_test
 
 import (
-	. "github.com/gameday-dev/gameday/framework/scenario"
 	"bytes"
 	"fmt"
 	"reflect"
@@ -9,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gameday-dev/gameday/framework/fault/dnsoutage"
+	"github.com/gameday-dev/gameday/framework/fault/nodeloss"
+	. "github.com/gameday-dev/gameday/framework/scenario"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -283,5 +286,5 @@ func TestEveryFieldIsDecodable(t *testing.T) {
 		}
 	}
 	walk("", reflect.TypeFor[Scenario]())
-	assert.Assert(t, seen[reflect.TypeFor[NodeLoss]()] && seen[reflect.TypeFor[DNSOutage]()])
+	assert.Assert(t, seen[reflect.TypeFor[nodeloss.Spec]()] && seen[reflect.TypeFor[dnsoutage.Spec]()])
 }

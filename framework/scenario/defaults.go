@@ -90,7 +90,7 @@ func (slo *SLO) setDefaults() {
 
 func (step *Step) setDefaults() {
 	if isSet(step.Fault) {
-		step.Fault.setDefaults()
+		step.Fault.SetDefaults()
 	}
 	if w := step.Wait; w != nil {
 		if w.For == "" {
@@ -102,17 +102,5 @@ func (step *Step) setDefaults() {
 		if w.For == WaitForRecovered && w.Timeout == 0 {
 			w.Timeout = defaultRecoveryTimeout
 		}
-	}
-}
-
-func (f *NodeLoss) setDefaults() {
-	if f.Mode == "" {
-		f.Mode = NodeLossStop
-	}
-}
-
-func (f *DNSOutage) setDefaults() {
-	if f.Mode == "" {
-		f.Mode = DNSOutageScaleDown
 	}
 }

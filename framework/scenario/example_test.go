@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gameday-dev/gameday/framework/fault/nodeloss"
 	"github.com/gameday-dev/gameday/framework/scenario"
 )
 
@@ -20,7 +21,7 @@ func ExampleScenario_Validate() {
 			Steps: []scenario.Step{{
 				Name:     "lose-a-worker",
 				Duration: time.Minute,
-				Fault:    &scenario.NodeLoss{Target: scenario.NodeTarget{Role: scenario.RoleWorker}},
+				Fault:    &nodeloss.Spec{Target: nodeloss.Target{Role: nodeloss.RoleWorker}},
 			}},
 			Expectations: []scenario.Expectation{{
 				Name: "recovers", SLO: "workload-http", Step: "lose-a-worker", MTTR: &scenario.DurationLimit{Max: 3 * time.Minute},

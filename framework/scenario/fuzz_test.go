@@ -1,12 +1,13 @@
 package scenario_test
 
 import (
-	. "github.com/gameday-dev/gameday/framework/scenario"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	. "github.com/gameday-dev/gameday/framework/scenario"
 )
 
 // FuzzLoad feeds arbitrary bytes to Load: it must never panic, and it must either return

@@ -1,13 +1,16 @@
 package scenario_test
 
 import (
-	. "github.com/gameday-dev/gameday/framework/scenario"
 	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gameday-dev/gameday/framework/fault/dnsoutage"
+	"github.com/gameday-dev/gameday/framework/fault/nodeloss"
+	. "github.com/gameday-dev/gameday/framework/scenario"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -57,7 +60,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		Scoring: Scoring{HealthyWindow: 10 * time.Second},
 		Steps: []Step{{
 			Name: "lose-a-worker", Duration: 30 * time.Second,
-			Fault: &NodeLoss{Mode: NodeLossStop, Target: NodeTarget{Role: RoleWorker, Count: 1}},
+			Fault: &nodeloss.Spec{Mode: nodeloss.Stop, Target: nodeloss.Target{Role: nodeloss.RoleWorker, Count: 1}},
 		}},
 		Abort: Abort{Timeout: time.Hour},
 	})
@@ -103,18 +106,18 @@ func TestLoadDecodesEveryField(t *testing.T) {
 		Scoring: Scoring{HealthyWindow: 15 * time.Second},
 		Steps: []Step{
 			{Name: "steady", SteadyState: &SteadyState{Duration: 20 * time.Second}},
-			{Name: "stop-worker", Duration: time.Minute, Fault: &NodeLoss{
-				Mode: NodeLossStop, Target: NodeTarget{Role: RoleWorker, Count: 1},
+			{Name: "stop-worker", Duration: time.Minute, Fault: &nodeloss.Spec{
+				Mode: nodeloss.Stop, Target: nodeloss.Target{Role: nodeloss.RoleWorker, Count: 1},
 			}},
-			{Name: "pause-named", Duration: 90 * time.Second, Fault: &NodeLoss{
-				Mode: NodeLossPause, Target: NodeTarget{Names: []string{"gameday-full-worker", "gameday-full-worker2"}},
+			{Name: "pause-named", Duration: 90 * time.Second, Fault: &nodeloss.Spec{
+				Mode: nodeloss.Pause, Target: nodeloss.Target{Names: []string{"gameday-full-worker", "gameday-full-worker2"}},
 			}},
-			{Name: "kill-kubelet", Duration: 10 * time.Second, Fault: &NodeLoss{
-				Mode: NodeLossKillKubelet, Target: NodeTarget{Role: RoleControlPlane, Count: 1},
+			{Name: "kill-kubelet", Duration: 10 * time.Second, Fault: &nodeloss.Spec{
+				Mode: nodeloss.KillKubelet, Target: nodeloss.Target{Role: nodeloss.RoleControlPlane, Count: 1},
 			}},
-			{Name: "scale-down-dns", Duration: 45 * time.Second, Fault: &DNSOutage{Mode: DNSOutageScaleDown, Names: []string{}}},
-			{Name: "servfail", Duration: 45 * time.Second, Fault: &DNSOutage{
-				Mode: DNSOutageServfail, Names: []string{"workload.gameday-workload.svc.cluster.local", "example.com."},
+			{Name: "scale-down-dns", Duration: 45 * time.Second, Fault: &dnsoutage.Spec{Mode: dnsoutage.ScaleDown, Names: []string{}}},
+			{Name: "servfail", Duration: 45 * time.Second, Fault: &dnsoutage.Spec{
+				Mode: dnsoutage.Servfail, Names: []string{"workload.gameday-workload.svc.cluster.local", "example.com."},
 			}},
 			{Name: "pause", Wait: &Wait{For: WaitForDuration, Duration: 15 * time.Second}},
 			{Name: "settle", Wait: &Wait{For: WaitForRecovered, Timeout: 5 * time.Minute}},
@@ -152,7 +155,7 @@ func TestLoadAnchorsAndMergeKeys(t *testing.T) {
 		Service: "gameday-workload/workload-nodeport", Port: 80, Path: "/", From: FromNodeNetwork,
 	})
 	assert.DeepEqual(t, s.Step("steady-again").SteadyState, &SteadyState{Duration: 20 * time.Second})
-	assert.DeepEqual(t, s.Step("dns-down").Fault, FaultSpec(&DNSOutage{Mode: DNSOutageScaleDown}))
+	assert.DeepEqual(t, s.Step("dns-down").Fault, FaultSpec(&dnsoutage.Spec{Mode: dnsoutage.ScaleDown}))
 }
 
 // invalidFixtures lists, for every testdata/invalid-*.yaml, exactly the errors it gives.

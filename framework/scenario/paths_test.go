@@ -1,11 +1,12 @@
 package scenario_test
 
 import (
-	. "github.com/gameday-dev/gameday/framework/scenario"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	. "github.com/gameday-dev/gameday/framework/scenario"
 
 	"gotest.tools/v3/assert"
 )

@@ -1,12 +1,14 @@
 package scenario_test
 
 import (
-	. "github.com/gameday-dev/gameday/framework/scenario"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gameday-dev/gameday/framework/fault/dnsoutage"
+	. "github.com/gameday-dev/gameday/framework/scenario"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -97,7 +99,7 @@ func TestSLOBreachScenarioCannotPass(t *testing.T) {
 		case step.Wait != nil:
 			longest += step.Wait.Timeout + step.Wait.Duration
 		}
-		if _, ok := step.Fault.(*DNSOutage); ok {
+		if _, ok := step.Fault.(*dnsoutage.Spec); ok {
 			outage += step.Duration
 		}
 	}

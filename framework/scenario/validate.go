@@ -217,7 +217,7 @@ func (step *Step) validate(v *validator, path string) {
 		v.positive(path+".steadyState.duration", step.SteadyState.Duration)
 	}
 	if isFault {
-		step.Fault.validate(v, joinPath(path+".fault", step.Fault.FaultKind()))
+		step.Fault.Validate(&Validator{v: v}, joinPath(path+".fault", step.Fault.FaultKind()))
 	}
 	if w := step.Wait; w != nil {
 		p := path + ".wait"
@@ -234,58 +234,6 @@ func (step *Step) validate(v *validator, path string) {
 			}
 		default:
 			v.oneOf(p+".for", string(w.For), string(WaitForRecovered), string(WaitForDuration))
-		}
-	}
-}
-
-func (f *NodeLoss) validate(v *validator, path string) {
-	v.oneOf(path+".mode", string(f.Mode), string(NodeLossStop), string(NodeLossPause), string(NodeLossKillKubelet))
-	t := f.Target
-	p := path + ".target"
-	switch {
-	case t.Role == "" && len(t.Names) == 0:
-		v.errorf(p, "must set role (with count) or names")
-	case t.Role != "" && len(t.Names) > 0:
-		v.errorf(p, "sets both role and names; set exactly one")
-	case t.Role != "":
-		v.oneOf(p+".role", string(t.Role), string(RoleWorker), string(RoleControlPlane))
-		if t.Count < 1 {
-			v.errorf(p+".count", "must be at least 1, got %d", t.Count)
-		}
-	default:
-		if t.Count != 0 {
-			v.errorf(p+".count", "only applies with role; names already says which nodes")
-		}
-		seen := map[string]string{}
-		for i, name := range t.Names {
-			np := fmt.Sprintf("%s.names[%d]", p, i)
-			if v.dnsSubdomain(np, name) {
-				v.unique(seen, np, name)
-			}
-		}
-	}
-	if v.s.Spec.Cluster.Kubeconfig != nil && !f.AllowExistingCluster {
-		v.errorf(path+".allowExistingCluster", "must be true to lose nodes of an existing cluster (spec.cluster.kubeconfig)")
-	}
-}
-
-func (f *DNSOutage) validate(v *validator, path string) {
-	v.oneOf(path+".mode", string(f.Mode), string(DNSOutageScaleDown), string(DNSOutageServfail))
-	switch f.Mode {
-	case DNSOutageServfail:
-		if len(f.Names) == 0 {
-			v.errorf(path+".names", "required for mode servfail: the names to answer with SERVFAIL")
-		}
-		seen := map[string]string{}
-		for i, name := range f.Names {
-			np := fmt.Sprintf("%s.names[%d]", path, i)
-			if v.dnsName(np, name) {
-				v.unique(seen, np, name)
-			}
-		}
-	case DNSOutageScaleDown:
-		if len(f.Names) > 0 {
-			v.errorf(path+".names", "only for mode servfail; scaleDown takes all of DNS down")
 		}
 	}
 }

@@ -1,9 +1,12 @@
 package scenario_test
 
 import (
-	. "github.com/gameday-dev/gameday/framework/scenario"
 	"testing"
 	"time"
+
+	"github.com/gameday-dev/gameday/framework/fault/dnsoutage"
+	"github.com/gameday-dev/gameday/framework/fault/nodeloss"
+	. "github.com/gameday-dev/gameday/framework/scenario"
 
 	"gotest.tools/v3/assert"
 )
@@ -16,7 +19,7 @@ func codeScenario() *Scenario {
 			SLOs: []SLO{{Name: "api", Objective: 0.99, Probe: Probe{APIServer: &APIServerProbe{}}}},
 			Steps: []Step{
 				{Name: "steady", SteadyState: &SteadyState{Duration: 10 * time.Second}},
-				{Name: "dns-down", Duration: 30 * time.Second, Fault: &DNSOutage{}},
+				{Name: "dns-down", Duration: 30 * time.Second, Fault: &dnsoutage.Spec{}},
 			},
 			Expectations: []Expectation{
 				{Name: "api recovers", SLO: "api", Step: "dns-down", MTTR: &DurationLimit{Max: time.Minute}},
@@ -66,7 +69,7 @@ func TestValidateInCode(t *testing.T) {
 	}{
 		{
 			name:   "typed nil fault",
-			change: func(s *Scenario) { s.Spec.Steps[1].Fault = (*NodeLoss)(nil) },
+			change: func(s *Scenario) { s.Spec.Steps[1].Fault = (*nodeloss.Spec)(nil) },
 			want: []string{
 				"spec.steps[1]: must set one of steadyState, fault or wait",
 				"spec.steps[1].duration: only fault steps take a duration; steadyState and wait set their own",
@@ -92,7 +95,7 @@ func TestValidateInCode(t *testing.T) {
 			name: "existing cluster without opt-ins",
 			change: func(s *Scenario) {
 				s.Spec.Cluster = Cluster{Kubeconfig: &KubeconfigCluster{}}
-				s.Spec.Steps[1].Fault = &NodeLoss{Mode: NodeLossStop, Target: NodeTarget{Role: RoleWorker, Count: 1}}
+				s.Spec.Steps[1].Fault = &nodeloss.Spec{Mode: nodeloss.Stop, Target: nodeloss.Target{Role: nodeloss.RoleWorker, Count: 1}}
 			},
 			want: []string{
 				"spec.cluster.kubeconfig.context: required: name the kubeconfig context to act on; gameday never acts on an existing cluster through the kubeconfig's current context",
@@ -109,14 +112,14 @@ func TestValidateInCode(t *testing.T) {
 		{
 			name: "nodeLoss without a target",
 			change: func(s *Scenario) {
-				s.Spec.Steps[1].Fault = &NodeLoss{Mode: NodeLossPause}
+				s.Spec.Steps[1].Fault = &nodeloss.Spec{Mode: nodeloss.Pause}
 			},
 			want: []string{"spec.steps[1].fault.nodeLoss.target: must set role (with count) or names"},
 		},
 		{
 			name: "bad names",
 			change: func(s *Scenario) {
-				s.Spec.Steps[1].Fault = &DNSOutage{Mode: DNSOutageServfail, Names: []string{"a..b", "", "ok.example.", "ok.example."}}
+				s.Spec.Steps[1].Fault = &dnsoutage.Spec{Mode: dnsoutage.Servfail, Names: []string{"a..b", "", "ok.example.", "ok.example."}}
 			},
 			want: []string{
 				`spec.steps[1].fault.dnsOutage.names[0]: must be a DNS name such as workload.gameday-workload.svc.cluster.local, got "a..b"`,

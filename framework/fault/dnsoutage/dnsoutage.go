@@ -41,11 +41,11 @@ const (
 )
 
 func init() {
-	fault.Register(Kind, func(spec scenario.FaultSpec) (fault.Action, error) {
+	fault.RegisterWithSpec((*Spec)(nil), func(spec scenario.FaultSpec) (fault.Action, error) {
 		if spec == nil {
 			return &Injector{}, nil
 		}
-		s, ok := spec.(*scenario.DNSOutage)
+		s, ok := spec.(*Spec)
 		if !ok {
 			return nil, fmt.Errorf("dnsOutage: unexpected spec %T", spec)
 		}
@@ -56,7 +56,7 @@ func init() {
 // Injector injects and reverts DNS outages.
 type Injector struct {
 	// Spec is the scenario's dnsOutage configuration (empty for recovery only).
-	Spec scenario.DNSOutage
+	Spec Spec
 }
 
 // Plan reads what recovery must restore: the replica count, or the Corefile.
@@ -66,8 +66,8 @@ func (in *Injector) Plan(ctx context.Context, env fault.Env) ([]fault.Record, er
 		Cluster: env.Cluster.Name, PlannedAt: time.Now().UTC(), Restore: map[string]string{},
 	}
 	switch in.Spec.Mode {
-	case scenario.DNSOutageScaleDown, "":
-		rec.Mode = string(scenario.DNSOutageScaleDown)
+	case ScaleDown, "":
+		rec.Mode = string(ScaleDown)
 		scale, err := env.Client.AppsV1().Deployments(Namespace).GetScale(ctx, Deployment, metav1.GetOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("reading CoreDNS replicas (%s/%s): %w", Namespace, Deployment, err)
@@ -77,7 +77,7 @@ func (in *Injector) Plan(ctx context.Context, env fault.Env) ([]fault.Record, er
 		}
 		rec.Target = "deployment/" + Namespace + "/" + Deployment
 		rec.Restore["replicas"] = strconv.Itoa(int(scale.Spec.Replicas))
-	case scenario.DNSOutageServfail:
+	case Servfail:
 		cm, err := env.Client.CoreV1().ConfigMaps(Namespace).Get(ctx, ConfigMap, metav1.GetOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("reading the Corefile (%s/%s): %w", Namespace, ConfigMap, err)
@@ -115,13 +115,13 @@ func configMapPatcher(env fault.Env) fault.Patcher {
 
 // Inject marks the object, then breaks DNS.
 func (in *Injector) Inject(ctx context.Context, env fault.Env, rec fault.Record) error {
-	switch scenario.DNSOutageMode(rec.Mode) {
-	case scenario.DNSOutageScaleDown:
+	switch Mode(rec.Mode) {
+	case ScaleDown:
 		if err := fault.SetMarker(ctx, deploymentPatcher(env), Deployment, rec); err != nil {
 			return err
 		}
 		return setReplicas(ctx, env, 0)
-	case scenario.DNSOutageServfail:
+	case Servfail:
 		if err := fault.SetMarker(ctx, configMapPatcher(env), ConfigMap, rec); err != nil {
 			return err
 		}
@@ -133,8 +133,8 @@ func (in *Injector) Inject(ctx context.Context, env fault.Env, rec fault.Record)
 
 // Recover restores the saved replica count or Corefile, then removes the marker.
 func (in *Injector) Recover(ctx context.Context, env fault.Env, rec fault.Record) error {
-	switch scenario.DNSOutageMode(rec.Mode) {
-	case scenario.DNSOutageScaleDown:
+	switch Mode(rec.Mode) {
+	case ScaleDown:
 		n, err := strconv.Atoi(rec.Restore["replicas"])
 		if err != nil || n < 1 {
 			return fmt.Errorf("dnsOutage record %s: bad saved replica count %q", rec.ID, rec.Restore["replicas"])
@@ -143,7 +143,7 @@ func (in *Injector) Recover(ctx context.Context, env fault.Env, rec fault.Record
 			return err
 		}
 		return fault.ClearMarker(ctx, deploymentPatcher(env), Deployment)
-	case scenario.DNSOutageServfail:
+	case Servfail:
 		saved, ok := rec.Restore["corefile"]
 		if !ok {
 			return fmt.Errorf("dnsOutage record %s: no saved Corefile", rec.ID)
@@ -195,7 +195,7 @@ func ServfailCorefile(corefile string, names []string) string {
 
 // Describe says what the fault does.
 func (in *Injector) Describe(rec fault.Record) string {
-	if rec.Mode == string(scenario.DNSOutageServfail) {
+	if rec.Mode == string(Servfail) {
 		return "make CoreDNS answer SERVFAIL for " + rec.Restore["names"]
 	}
 	return "scale CoreDNS from " + rec.Restore["replicas"] + " replicas to 0"
@@ -204,8 +204,8 @@ func (in *Injector) Describe(rec fault.Record) string {
 // Verify reports whether CoreDNS is back: the saved replica count all available, or
 // the Corefile identical to the saved one, and no marker left.
 func (in *Injector) Verify(ctx context.Context, env fault.Env, rec fault.Record) error {
-	switch scenario.DNSOutageMode(rec.Mode) {
-	case scenario.DNSOutageScaleDown:
+	switch Mode(rec.Mode) {
+	case ScaleDown:
 		dep, err := env.Client.AppsV1().Deployments(Namespace).Get(ctx, Deployment, metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("reading CoreDNS: %w", err)
@@ -220,7 +220,7 @@ func (in *Injector) Verify(ctx context.Context, env fault.Env, rec fault.Record)
 		if _, marked := dep.Annotations[fault.MarkerAnnotation]; marked {
 			return fmt.Errorf("CoreDNS still carries a fault marker")
 		}
-	case scenario.DNSOutageServfail:
+	case Servfail:
 		cm, err := env.Client.CoreV1().ConfigMaps(Namespace).Get(ctx, ConfigMap, metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("reading the Corefile: %w", err)

@@ -24,7 +24,6 @@ import (
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/framework/fault"
 	"github.com/gameday-dev/gameday/framework/fault/dnsoutage"
-	"github.com/gameday-dev/gameday/framework/scenario"
 )
 
 // Corefiles whose bytes recovery must give back exactly.
@@ -76,7 +75,7 @@ func (w *world) configMap(t *testing.T) *corev1.ConfigMap {
 	return cm
 }
 
-func plan(t *testing.T, w *world, spec scenario.DNSOutage) fault.Record {
+func plan(t *testing.T, w *world, spec dnsoutage.Spec) fault.Record {
 	t.Helper()
 	inj, err := fault.New(&spec)
 	assert.NilError(t, err)
@@ -87,17 +86,17 @@ func plan(t *testing.T, w *world, spec scenario.DNSOutage) fault.Record {
 }
 
 var (
-	scaleDown = scenario.DNSOutage{Mode: scenario.DNSOutageScaleDown}
-	servfail  = scenario.DNSOutage{Mode: scenario.DNSOutageServfail, Names: []string{"example.com", "svc.cluster.local."}}
+	scaleDown = dnsoutage.Spec{Mode: dnsoutage.ScaleDown}
+	servfail  = dnsoutage.Spec{Mode: dnsoutage.Servfail, Names: []string{"example.com", "svc.cluster.local."}}
 )
 
 func TestPlanScaleDown(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []scenario.DNSOutageMode{scenario.DNSOutageScaleDown, ""} {
+	for _, mode := range []dnsoutage.Mode{dnsoutage.ScaleDown, ""} {
 		t.Run("mode="+string(mode), func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(coreDNSDeployment(3), coreDNSConfigMap("x"))
-			rec := plan(t, w, scenario.DNSOutage{Mode: mode})
+			rec := plan(t, w, dnsoutage.Spec{Mode: mode})
 			assert.Assert(t, !rec.PlannedAt.IsZero())
 			rec.PlannedAt = time.Time{}
 			assert.DeepEqual(t, rec, fault.Record{
@@ -141,7 +140,7 @@ func TestPlanErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		objs    []runtime.Object
-		spec    scenario.DNSOutage
+		spec    dnsoutage.Spec
 		wantErr string
 	}{
 		{"zero replicas", []runtime.Object{coreDNSDeployment(0)}, scaleDown, "already has 0 replicas"},
@@ -149,7 +148,7 @@ func TestPlanErrors(t *testing.T) {
 		{"already marked", []runtime.Object{coreDNSDeployment(2), marked}, servfail, "already carries a gameday fault"},
 		{"no Corefile key", []runtime.Object{coreDNSDeployment(2), noKey}, servfail, "has no Corefile key"},
 		{"no configmap", []runtime.Object{coreDNSDeployment(2)}, servfail, "reading the Corefile (kube-system/coredns)"},
-		{"unknown mode", []runtime.Object{coreDNSDeployment(2)}, scenario.DNSOutage{Mode: "nxdomain"}, `unknown mode "nxdomain"`},
+		{"unknown mode", []runtime.Object{coreDNSDeployment(2)}, dnsoutage.Spec{Mode: "nxdomain"}, `unknown mode "nxdomain"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,7 +209,7 @@ func TestInjectServfail(t *testing.T) {
 // found by `gameday recover`.
 func TestInjectMarkerFailureChangesNothing(t *testing.T) {
 	t.Parallel()
-	for _, spec := range []scenario.DNSOutage{scaleDown, servfail} {
+	for _, spec := range []dnsoutage.Spec{scaleDown, servfail} {
 		t.Run(string(spec.Mode), func(t *testing.T) {
 			t.Parallel()
 			corefile := kindCorefile(t)
@@ -307,7 +306,7 @@ func TestRecoverServfailByteForByte(t *testing.T) {
 func TestRecoverRetriesTransientErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		spec     scenario.DNSOutage
+		spec     dnsoutage.Spec
 		verb     string
 		resource string
 	}{

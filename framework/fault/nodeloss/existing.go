@@ -18,7 +18,6 @@ import (
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/framework/fault"
 	"github.com/gameday-dev/gameday/framework/nodeagent"
-	"github.com/gameday-dev/gameday/framework/scenario"
 )
 
 // Keys of Record.Restore for a node lost through the node agent.
@@ -76,12 +75,12 @@ func (in *Injector) checkExistingCluster(env fault.Env) error {
 		errs = append(errs, fmt.Errorf("nodeLoss on cluster %q, which gameday reaches only through the Kubernetes API, stops the kubelet "+
 			"through a privileged node agent pod; set nodeLoss.allowExistingCluster: true to allow that", env.Cluster.Name))
 	}
-	if mode := in.Spec.Mode; mode != scenario.NodeLossKillKubelet {
+	if mode := in.Spec.Mode; mode != KillKubelet {
 		if mode == "" {
-			mode = scenario.NodeLossStop
+			mode = Stop
 		}
 		errs = append(errs, fmt.Errorf("nodeLoss mode %q needs a kind cluster (only the machine's provider can stop or freeze a node); "+
-			"on existing cluster %q the supported mode is %s", mode, env.Cluster.Name, scenario.NodeLossKillKubelet))
+			"on existing cluster %q the supported mode is %s", mode, env.Cluster.Name, KillKubelet))
 	}
 	return errors.Join(errs...)
 }

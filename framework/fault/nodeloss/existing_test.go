@@ -22,7 +22,6 @@ import (
 	"github.com/gameday-dev/gameday/framework/fault"
 	"github.com/gameday-dev/gameday/framework/fault/nodeloss"
 	"github.com/gameday-dev/gameday/framework/nodeagent"
-	"github.com/gameday-dev/gameday/framework/scenario"
 )
 
 var (
@@ -155,7 +154,7 @@ func fast() *nodeloss.Injector {
 
 // agentRecord is a killKubelet record planned now for the node agent.
 func agentRecord(node string, hold time.Duration) fault.Record {
-	rec := record(scenario.NodeLossKillKubelet, node)
+	rec := record(nodeloss.KillKubelet, node)
 	rec.Cluster = "prod-context"
 	rec.PlannedAt = time.Now().UTC()
 	rec.Restore = map[string]string{"via": "nodeAgent", "namespace": "gameday-system", "pod": nodeagent.PodName(node), "hold": hold.String()}
@@ -166,36 +165,36 @@ func TestPlanExistingCluster(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		spec    scenario.NodeLoss
+		spec    nodeloss.Spec
 		hold    time.Duration
 		wantErr []string
 		notErr  string
 	}{
 		{
 			name:    "no opt-in",
-			spec:    scenario.NodeLoss{Mode: scenario.NodeLossKillKubelet},
+			spec:    nodeloss.Spec{Mode: nodeloss.KillKubelet},
 			wantErr: []string{`cluster "prod-context"`, "set nodeLoss.allowExistingCluster: true"},
 			notErr:  "mode",
 		},
 		{
 			name:    "stop",
-			spec:    scenario.NodeLoss{Mode: scenario.NodeLossStop, AllowExistingCluster: true},
+			spec:    nodeloss.Spec{Mode: nodeloss.Stop, AllowExistingCluster: true},
 			wantErr: []string{`nodeLoss mode "stop" needs a kind cluster`, `on existing cluster "prod-context" the supported mode is killKubelet`},
 			notErr:  "allowExistingCluster",
 		},
 		{
 			name:    "default mode is stop",
-			spec:    scenario.NodeLoss{AllowExistingCluster: true},
+			spec:    nodeloss.Spec{AllowExistingCluster: true},
 			wantErr: []string{`nodeLoss mode "stop" needs a kind cluster`, "the supported mode is killKubelet"},
 		},
 		{
 			name:    "pause",
-			spec:    scenario.NodeLoss{Mode: scenario.NodeLossPause, AllowExistingCluster: true},
+			spec:    nodeloss.Spec{Mode: nodeloss.Pause, AllowExistingCluster: true},
 			wantErr: []string{`nodeLoss mode "pause" needs a kind cluster`, "the supported mode is killKubelet"},
 		},
 		{
 			name:    "every problem at once",
-			spec:    scenario.NodeLoss{Mode: scenario.NodeLossPause},
+			spec:    nodeloss.Spec{Mode: nodeloss.Pause},
 			wantErr: []string{"nodeLoss.allowExistingCluster: true", `nodeLoss mode "pause"`},
 		},
 	}
@@ -203,7 +202,7 @@ func TestPlanExistingCluster(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			w, _ := existingWorld(t)
-			tc.spec.Target = scenario.NodeTarget{Names: []string{"gd-worker"}}
+			tc.spec.Target = nodeloss.Target{Names: []string{"gd-worker"}}
 			recs, err := (&nodeloss.Injector{Spec: tc.spec}).Plan(testContext(t), w.env)
 			for _, want := range tc.wantErr {
 				assert.ErrorContains(t, err, want)
@@ -220,7 +219,7 @@ func TestPlanExistingCluster(t *testing.T) {
 func TestPlanExistingClusterKillKubelet(t *testing.T) {
 	t.Parallel()
 	w, _ := existingWorld(t)
-	spec := &scenario.NodeLoss{Mode: scenario.NodeLossKillKubelet, AllowExistingCluster: true, Target: scenario.NodeTarget{Role: scenario.RoleWorker, Count: 2}}
+	spec := &nodeloss.Spec{Mode: nodeloss.KillKubelet, AllowExistingCluster: true, Target: nodeloss.Target{Role: nodeloss.RoleWorker, Count: 2}}
 	act, err := fault.New(spec)
 	assert.NilError(t, err)
 	inj := act.(fault.Injector)

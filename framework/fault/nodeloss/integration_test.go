@@ -19,7 +19,6 @@ import (
 	"github.com/gameday-dev/gameday/framework/fault"
 	"github.com/gameday-dev/gameday/framework/fault/nodeloss"
 	"github.com/gameday-dev/gameday/framework/nodeagent"
-	"github.com/gameday-dev/gameday/framework/scenario"
 )
 
 // e2eCluster is the kind cluster the real-cluster tests share.
@@ -80,9 +79,9 @@ func newAgentWorld(t *testing.T, ctx context.Context, step string, hold time.Dur
 // happened.
 func (w *agentWorld) plan(t *testing.T, ctx context.Context) (*nodeloss.Injector, fault.Record) {
 	t.Helper()
-	in := &nodeloss.Injector{Spec: scenario.NodeLoss{
-		Mode: scenario.NodeLossKillKubelet, AllowExistingCluster: true,
-		Target: scenario.NodeTarget{Names: []string{w.node}},
+	in := &nodeloss.Injector{Spec: nodeloss.Spec{
+		Mode: nodeloss.KillKubelet, AllowExistingCluster: true,
+		Target: nodeloss.Target{Names: []string{w.node}},
 	}}
 	recs, err := in.Plan(ctx, w.env)
 	assert.NilError(t, err)

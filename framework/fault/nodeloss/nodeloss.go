@@ -42,11 +42,11 @@ import (
 const Kind = "nodeLoss"
 
 func init() {
-	fault.Register(Kind, func(spec scenario.FaultSpec) (fault.Action, error) {
+	fault.RegisterWithSpec((*Spec)(nil), func(spec scenario.FaultSpec) (fault.Action, error) {
 		if spec == nil {
 			return &Injector{}, nil
 		}
-		s, ok := spec.(*scenario.NodeLoss)
+		s, ok := spec.(*Spec)
 		if !ok {
 			return nil, fmt.Errorf("nodeLoss: unexpected spec %T", spec)
 		}
@@ -57,7 +57,7 @@ func init() {
 // Injector injects and reverts node loss.
 type Injector struct {
 	// Spec is the scenario's nodeLoss configuration (empty for recovery only).
-	Spec scenario.NodeLoss
+	Spec Spec
 	// AgentImage is the node agent's image on existing clusters; "" means
 	// nodeagent.DefaultImage. It must already be on the nodes.
 	AgentImage string
@@ -99,7 +99,7 @@ func (in *Injector) Plan(ctx context.Context, env fault.Env) ([]fault.Record, er
 // SelectNodes resolves a node target to node names: listed names must exist; a role
 // picks the first Count nodes of that role in name order (deterministic, so a plan
 // printed by --dry-run is the plan that runs).
-func SelectNodes(ctx context.Context, env fault.Env, target scenario.NodeTarget) ([]string, error) {
+func SelectNodes(ctx context.Context, env fault.Env, target Target) ([]string, error) {
 	list, err := env.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing nodes: %w", err)
@@ -119,7 +119,7 @@ func SelectNodes(ctx context.Context, env fault.Env, target scenario.NodeTarget)
 	var matching []string
 	for name, n := range byName {
 		_, isCP := n.Labels[controlPlaneLabel]
-		if (target.Role == scenario.RoleControlPlane) == isCP {
+		if (target.Role == RoleControlPlane) == isCP {
 			matching = append(matching, name)
 		}
 	}
@@ -162,12 +162,12 @@ func (in *Injector) Inject(ctx context.Context, env fault.Env, rec fault.Record)
 	if err := fault.SetMarker(ctx, in.patcher(env), node, rec); err != nil {
 		return err
 	}
-	switch scenario.NodeLossMode(rec.Mode) {
-	case scenario.NodeLossStop, "":
+	switch Mode(rec.Mode) {
+	case Stop, "":
 		return env.Cluster.Nodes.StopNode(ctx, node)
-	case scenario.NodeLossPause:
+	case Pause:
 		return env.Cluster.Nodes.PauseNode(ctx, node)
-	case scenario.NodeLossKillKubelet:
+	case KillKubelet:
 		_, err := env.Cluster.Nodes.Exec(ctx, node, nil, "systemctl", "stop", "kubelet")
 		return err
 	}

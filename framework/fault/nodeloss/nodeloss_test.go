@@ -21,7 +21,6 @@ import (
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/framework/fault"
 	"github.com/gameday-dev/gameday/framework/fault/nodeloss"
-	"github.com/gameday-dev/gameday/framework/scenario"
 )
 
 // world is a kind-like cluster: Node objects in a fake clientset and node machines
@@ -81,7 +80,7 @@ func (w *world) marker(t *testing.T, name string) (string, bool) {
 	return v, ok
 }
 
-func record(mode scenario.NodeLossMode, node string) fault.Record {
+func record(mode nodeloss.Mode, node string) fault.Record {
 	return fault.Record{
 		ID: fault.RecordID("run-1", "lose-node", "node/"+node), Kind: nodeloss.Kind, Mode: string(mode),
 		RunID: "run-1", Step: "lose-node", Cluster: "gd", Target: "node/" + node,
@@ -93,33 +92,33 @@ func TestSelectNodes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		target  scenario.NodeTarget
+		target  nodeloss.Target
 		want    []string
 		wantErr []string
 	}{
-		{name: "one name", target: scenario.NodeTarget{Names: []string{"gd-worker2"}}, want: []string{"gd-worker2"}},
+		{name: "one name", target: nodeloss.Target{Names: []string{"gd-worker2"}}, want: []string{"gd-worker2"}},
 		{
 			name:   "names keep their order, any role",
-			target: scenario.NodeTarget{Names: []string{"gd-worker3", "gd-control-plane"}},
+			target: nodeloss.Target{Names: []string{"gd-worker3", "gd-control-plane"}},
 			want:   []string{"gd-worker3", "gd-control-plane"},
 		},
 		{
 			name:    "missing name lists the nodes",
-			target:  scenario.NodeTarget{Names: []string{"gd-worker", "gd-worker9"}},
+			target:  nodeloss.Target{Names: []string{"gd-worker", "gd-worker9"}},
 			wantErr: []string{`no node named "gd-worker9"`, "(nodes: gd-control-plane, gd-worker, gd-worker2, gd-worker3)"},
 		},
-		{name: "one worker", target: scenario.NodeTarget{Role: scenario.RoleWorker, Count: 1}, want: []string{"gd-worker"}},
-		{name: "two workers, first by name", target: scenario.NodeTarget{Role: scenario.RoleWorker, Count: 2}, want: []string{"gd-worker", "gd-worker2"}},
-		{name: "all workers", target: scenario.NodeTarget{Role: scenario.RoleWorker, Count: 3}, want: []string{"gd-worker", "gd-worker2", "gd-worker3"}},
-		{name: "control plane", target: scenario.NodeTarget{Role: scenario.RoleControlPlane, Count: 1}, want: []string{"gd-control-plane"}},
+		{name: "one worker", target: nodeloss.Target{Role: nodeloss.RoleWorker, Count: 1}, want: []string{"gd-worker"}},
+		{name: "two workers, first by name", target: nodeloss.Target{Role: nodeloss.RoleWorker, Count: 2}, want: []string{"gd-worker", "gd-worker2"}},
+		{name: "all workers", target: nodeloss.Target{Role: nodeloss.RoleWorker, Count: 3}, want: []string{"gd-worker", "gd-worker2", "gd-worker3"}},
+		{name: "control plane", target: nodeloss.Target{Role: nodeloss.RoleControlPlane, Count: 1}, want: []string{"gd-control-plane"}},
 		{
 			name:    "too many workers",
-			target:  scenario.NodeTarget{Role: scenario.RoleWorker, Count: 4},
+			target:  nodeloss.Target{Role: nodeloss.RoleWorker, Count: 4},
 			wantErr: []string{"4 worker node(s) asked for, the cluster has 3 (gd-worker, gd-worker2, gd-worker3)"},
 		},
 		{
 			name:    "too many control-plane nodes",
-			target:  scenario.NodeTarget{Role: scenario.RoleControlPlane, Count: 2},
+			target:  nodeloss.Target{Role: nodeloss.RoleControlPlane, Count: 2},
 			wantErr: []string{"2 control-plane node(s) asked for, the cluster has 1 (gd-control-plane)"},
 		},
 	}
@@ -153,7 +152,7 @@ func TestSelectNodesDeterministic(t *testing.T) {
 		}
 		w := newWorld(objs...)
 		for range 3 {
-			got, err := nodeloss.SelectNodes(testContext(t), w.env, scenario.NodeTarget{Role: scenario.RoleWorker, Count: 2})
+			got, err := nodeloss.SelectNodes(testContext(t), w.env, nodeloss.Target{Role: nodeloss.RoleWorker, Count: 2})
 			assert.NilError(t, err)
 			assert.DeepEqual(t, got, []string{"gd-worker", "gd-worker2"})
 		}
@@ -166,7 +165,7 @@ func TestSelectNodesListError(t *testing.T) {
 	w.cs.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "nodes"}, "", errors.New("rbac"))
 	})
-	_, err := nodeloss.SelectNodes(testContext(t), w.env, scenario.NodeTarget{Role: scenario.RoleWorker, Count: 1})
+	_, err := nodeloss.SelectNodes(testContext(t), w.env, nodeloss.Target{Role: nodeloss.RoleWorker, Count: 1})
 	assert.ErrorContains(t, err, "listing nodes")
 	assert.Assert(t, apierrors.IsForbidden(err))
 }
@@ -174,7 +173,7 @@ func TestSelectNodesListError(t *testing.T) {
 func TestPlan(t *testing.T) {
 	t.Parallel()
 	w := newWorld()
-	inj, err := fault.New(&scenario.NodeLoss{Mode: scenario.NodeLossPause, Target: scenario.NodeTarget{Role: scenario.RoleWorker, Count: 2}})
+	inj, err := fault.New(&nodeloss.Spec{Mode: nodeloss.Pause, Target: nodeloss.Target{Role: nodeloss.RoleWorker, Count: 2}})
 	assert.NilError(t, err)
 	before := time.Now().UTC()
 	recs, err := inj.Plan(testContext(t), w.env)
@@ -200,7 +199,7 @@ func TestPlanRefusesClusterWithoutNodeController(t *testing.T) {
 	t.Parallel()
 	w := newWorld()
 	w.env.Cluster = &clusters.Cluster{Name: "prod-context", Provider: "kubeconfig"}
-	inj := &nodeloss.Injector{Spec: scenario.NodeLoss{Target: scenario.NodeTarget{Names: []string{"gd-worker"}}}}
+	inj := &nodeloss.Injector{Spec: nodeloss.Spec{Target: nodeloss.Target{Names: []string{"gd-worker"}}}}
 	recs, err := inj.Plan(testContext(t), w.env)
 	assert.ErrorContains(t, err, `nodeLoss on cluster "prod-context"`)
 	assert.ErrorContains(t, err, "set nodeLoss.allowExistingCluster: true")
@@ -212,7 +211,7 @@ func TestPlanRefusesClusterWithoutNodeController(t *testing.T) {
 func TestPlanSelectError(t *testing.T) {
 	t.Parallel()
 	w := newWorld()
-	inj := &nodeloss.Injector{Spec: scenario.NodeLoss{Target: scenario.NodeTarget{Names: []string{"nope"}}}}
+	inj := &nodeloss.Injector{Spec: nodeloss.Spec{Target: nodeloss.Target{Names: []string{"nope"}}}}
 	_, err := inj.Plan(testContext(t), w.env)
 	assert.ErrorContains(t, err, `no node named "nope"`)
 }
@@ -220,14 +219,14 @@ func TestPlanSelectError(t *testing.T) {
 func TestInject(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		mode       scenario.NodeLossMode
+		mode       nodeloss.Mode
 		wantAction string // the node controller call after the marker
 		wantStatus string
 	}{
-		{mode: scenario.NodeLossStop, wantAction: "stop gd-worker2", wantStatus: "stopped/kubelet-stopped"},
+		{mode: nodeloss.Stop, wantAction: "stop gd-worker2", wantStatus: "stopped/kubelet-stopped"},
 		{mode: "", wantAction: "stop gd-worker2", wantStatus: "stopped/kubelet-stopped"},
-		{mode: scenario.NodeLossPause, wantAction: "pause gd-worker2", wantStatus: "paused"},
-		{mode: scenario.NodeLossKillKubelet, wantAction: "exec gd-worker2 systemctl stop kubelet", wantStatus: "running/kubelet-stopped"},
+		{mode: nodeloss.Pause, wantAction: "pause gd-worker2", wantStatus: "paused"},
+		{mode: nodeloss.KillKubelet, wantAction: "exec gd-worker2 systemctl stop kubelet", wantStatus: "running/kubelet-stopped"},
 	}
 	for _, tc := range tests {
 		t.Run("mode="+string(tc.mode), func(t *testing.T) {
@@ -272,7 +271,7 @@ func TestInject(t *testing.T) {
 // not be found by `gameday recover`.
 func TestInjectMarkerFailureLeavesNodeAlone(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []scenario.NodeLossMode{scenario.NodeLossStop, scenario.NodeLossPause, scenario.NodeLossKillKubelet} {
+	for _, mode := range []nodeloss.Mode{nodeloss.Stop, nodeloss.Pause, nodeloss.KillKubelet} {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
 			w := newWorld()
@@ -301,7 +300,7 @@ func TestInjectErrors(t *testing.T) {
 		{
 			name:    "no node controller",
 			setup:   func(w *world) { w.env.Cluster = &clusters.Cluster{Name: "ctx"} },
-			rec:     record(scenario.NodeLossStop, "gd-worker"),
+			rec:     record(nodeloss.Stop, "gd-worker"),
 			wantErr: `cluster "ctx" has no node controller`,
 		},
 		{
@@ -311,7 +310,7 @@ func TestInjectErrors(t *testing.T) {
 		},
 		{
 			name:    "node object missing",
-			rec:     record(scenario.NodeLossStop, "gd-worker9"),
+			rec:     record(nodeloss.Stop, "gd-worker9"),
 			wantErr: "annotating gd-worker9",
 		},
 	}
@@ -333,24 +332,24 @@ func TestRecover(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name       string
-		mode       scenario.NodeLossMode
+		mode       nodeloss.Mode
 		inject     bool
 		wantEvents []string
 	}{
 		{
-			name: "stopped node is started", mode: scenario.NodeLossStop, inject: true,
+			name: "stopped node is started", mode: nodeloss.Stop, inject: true,
 			wantEvents: []string{"state gd-worker", "start gd-worker", "exec gd-worker systemctl start kubelet", "api patch nodes gd-worker"},
 		},
 		{
-			name: "paused node is unpaused", mode: scenario.NodeLossPause, inject: true,
+			name: "paused node is unpaused", mode: nodeloss.Pause, inject: true,
 			wantEvents: []string{"state gd-worker", "unpause gd-worker", "exec gd-worker systemctl start kubelet", "api patch nodes gd-worker"},
 		},
 		{
-			name: "stopped kubelet is started", mode: scenario.NodeLossKillKubelet, inject: true,
+			name: "stopped kubelet is started", mode: nodeloss.KillKubelet, inject: true,
 			wantEvents: []string{"state gd-worker", "exec gd-worker systemctl start kubelet", "api patch nodes gd-worker"},
 		},
 		{
-			name: "never injected", mode: scenario.NodeLossStop, inject: false,
+			name: "never injected", mode: nodeloss.Stop, inject: false,
 			wantEvents: []string{"state gd-worker", "exec gd-worker systemctl start kubelet", "api patch nodes gd-worker"},
 		},
 	}
@@ -387,7 +386,7 @@ func TestRecoverWithRecoveryOnlyInjector(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	w := newWorld()
-	act, err := fault.New(&scenario.NodeLoss{Mode: scenario.NodeLossPause, Target: scenario.NodeTarget{Names: []string{"gd-worker3"}}})
+	act, err := fault.New(&nodeloss.Spec{Mode: nodeloss.Pause, Target: nodeloss.Target{Names: []string{"gd-worker3"}}})
 	assert.NilError(t, err)
 	inj := act.(fault.Injector)
 	recs, err := inj.Plan(ctx, w.env)
@@ -415,7 +414,7 @@ func TestRecoverRetriesKubeletStart(t *testing.T) {
 	defer cancel()
 	w := newWorld()
 	in := &nodeloss.Injector{}
-	rec := record(scenario.NodeLossStop, "gd-worker")
+	rec := record(nodeloss.Stop, "gd-worker")
 	assert.NilError(t, in.Inject(ctx, w.env, rec))
 	w.nodes.failExec = 2
 
@@ -442,7 +441,7 @@ func TestRecoverKubeletNeverStarts(t *testing.T) {
 	t.Parallel()
 	w := newWorld()
 	in := &nodeloss.Injector{}
-	rec := record(scenario.NodeLossKillKubelet, "gd-worker")
+	rec := record(nodeloss.KillKubelet, "gd-worker")
 	assert.NilError(t, in.Inject(testContext(t), w.env, rec))
 	w.nodes.failExec = 1 << 20
 
@@ -490,7 +489,7 @@ func TestRecoverErrors(t *testing.T) {
 			t.Parallel()
 			w := newWorld()
 			in := &nodeloss.Injector{}
-			rec := record(scenario.NodeLossStop, "gd-worker")
+			rec := record(nodeloss.Stop, "gd-worker")
 			assert.NilError(t, fault.SetMarker(testContext(t), w.patcher(), "gd-worker", rec))
 			tc.setup(w)
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -510,7 +509,7 @@ func TestRecoverNodeObjectGone(t *testing.T) {
 	ctx := testContext(t)
 	w := newWorld()
 	in := &nodeloss.Injector{}
-	rec := record(scenario.NodeLossStop, "gd-worker")
+	rec := record(nodeloss.Stop, "gd-worker")
 	assert.NilError(t, in.Inject(ctx, w.env, rec))
 	assert.NilError(t, w.cs.CoreV1().Nodes().Delete(ctx, "gd-worker", metav1.DeleteOptions{}))
 	assert.NilError(t, in.Recover(ctx, w.env, rec))
@@ -519,7 +518,7 @@ func TestRecoverNodeObjectGone(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	t.Parallel()
-	rec := record(scenario.NodeLossStop, "gd-worker")
+	rec := record(nodeloss.Stop, "gd-worker")
 	tests := []struct {
 		name    string
 		node    *corev1.Node // the gd-worker Node object; nil: none
@@ -580,13 +579,13 @@ func TestVerify(t *testing.T) {
 func TestDescribe(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		mode scenario.NodeLossMode
+		mode nodeloss.Mode
 		want string
 	}{
-		{scenario.NodeLossStop, "stop node gd-worker"},
+		{nodeloss.Stop, "stop node gd-worker"},
 		{"", "stop node gd-worker"},
-		{scenario.NodeLossPause, "freeze node gd-worker"},
-		{scenario.NodeLossKillKubelet, "stop the kubelet on node gd-worker"},
+		{nodeloss.Pause, "freeze node gd-worker"},
+		{nodeloss.KillKubelet, "stop the kubelet on node gd-worker"},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.mode), func(t *testing.T) {
@@ -613,7 +612,7 @@ func TestRecoverWaitsOutAShutdown(t *testing.T) {
 	defer cancel()
 	w := newWorld()
 	in := &nodeloss.Injector{}
-	rec := record(scenario.NodeLossStop, "gd-worker")
+	rec := record(nodeloss.Stop, "gd-worker")
 	assert.NilError(t, in.Inject(ctx, w.env, rec))
 	assert.NilError(t, w.nodes.StartNode(ctx, "gd-worker")) // still "running"...
 	w.nodes.mu.Lock()
