@@ -128,10 +128,10 @@ func (s *recSink) add(e string) {
 
 // lcWorld is a lifecycle over a journal in a temp folder and a fake clientset.
 type lcWorld struct {
-	life  *lifecycle.Lifecycle
-	j     *journal.Journal
-	store *lifecycle.Store
-	recSink  *recSink
+	life    *lifecycle.Lifecycle
+	j       *journal.Journal
+	store   *lifecycle.Store
+	recSink *recSink
 }
 
 func newLCWorld(t *testing.T, action fault.Action) *lcWorld {
@@ -144,8 +144,8 @@ func newLCWorld(t *testing.T, action fault.Action) *lcWorld {
 	s := &recSink{}
 	return &lcWorld{
 		life: &lifecycle.Lifecycle{
-			Env:       fault.Env{Cluster: &clusters.Cluster{Name: "gd"}, Client: client, RunID: "run-1", Sink: s},
-			Journal:   j, Store: store, VerifyInterval: time.Millisecond,
+			Env:     fault.Env{Cluster: &clusters.Cluster{Name: "gd"}, Client: client, RunID: "run-1", Sink: s},
+			Journal: j, Store: store, VerifyInterval: time.Millisecond,
 			NewAction: func(scenario.FaultSpec) (fault.Action, error) { return action, nil },
 		},
 		j: j, store: store, recSink: s,

@@ -198,7 +198,8 @@ type Step struct {
 	Duration time.Duration `yaml:"duration"`
 	// SteadyState observes the SLOs without changing anything.
 	SteadyState *SteadyState `yaml:"steadyState"`
-	// Fault injects a fault (e.g. *NodeLoss or *DNSOutage) for Duration, then reverts it.
+	// Fault is the step's action (e.g. *nodeloss.Spec): a fault is injected for Duration,
+	// then reverted; a drill runs its phases. Kinds register with fault.RegisterWithSpec.
 	Fault FaultSpec `yaml:"fault"`
 	// Wait pauses the run until a condition holds.
 	Wait *Wait `yaml:"wait"`
