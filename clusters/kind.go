@@ -21,6 +21,8 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 	"sigs.k8s.io/kind/pkg/log"
+
+	kindconfigs "github.com/gameday-dev/gameday/clusters/kind"
 )
 
 // DefaultKubernetesVersion is the node version used when the offline test bed's
@@ -245,9 +247,9 @@ func NodeReady(n *corev1.Node) bool {
 func (k *Kind) rawConfig() ([]byte, error) {
 	cfg := k.Config
 	if cfg == "" {
-		cfg = "1cp-2w"
+		cfg = kindconfigs.DefaultName
 	}
-	if !strings.ContainsAny(cfg, "/.") {
+	if kindconfigs.IsName(cfg) {
 		return KindConfig(cfg)
 	}
 	raw, err := os.ReadFile(cfg)

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gameday-dev/gameday/clusters"
+	kindconfigs "github.com/gameday-dev/gameday/clusters/kind"
 )
 
 func (a *app) newClusterCommand() *cobra.Command {
@@ -98,10 +98,9 @@ func (a *app) clusterUp(ctx context.Context, flags *clusterUpFlags) error {
 // checkKindConfig reports an unknown shipped config name or a missing config file
 // before anything is created. It mirrors how clusters.Kind tells names from files.
 func checkKindConfig(config string) error {
-	if !strings.ContainsAny(config, "/.") {
-		if !slices.Contains(clusters.KindConfigNames(), config) {
-			return fmt.Errorf("--config %q: no shipped kind config of that name (known: %s); give a file path for your own",
-				config, strings.Join(clusters.KindConfigNames(), ", "))
+	if kindconfigs.IsName(config) {
+		if !kindconfigs.Known(config) {
+			return fmt.Errorf("--config: %w", kindconfigs.UnknownNameError(config))
 		}
 		return nil
 	}
