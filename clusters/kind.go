@@ -274,36 +274,6 @@ func ListKind() ([]string, error) {
 	return (&Kind{}).provider().List()
 }
 
-// LoadImages copies local images into every node of the cluster (as `kind load
-// docker-image` does), skipping nodes that already have the same image ID. Images
-// missing locally are an error.
-func (k *Kind) LoadImages(ctx context.Context, images ...string) error {
-	all, err := k.provider().ListNodes(k.name())
-	if err != nil {
-		return fmt.Errorf("listing nodes of kind cluster %q: %w", k.name(), err)
-	}
-	for _, image := range images {
-		id, err := kindexec.Output(kindexec.CommandContext(ctx, runtimeBinary(), "image", "inspect", "-f", "{{.Id}}", image))
-		if err != nil {
-			return fmt.Errorf("image %s is not in the local image store (build it with `make testbed`): %w", image, describeRunError(err))
-		}
-		want := strings.TrimSpace(string(id))
-		var missing []nodes.Node
-		for _, n := range all {
-			if have, err := nodeutils.ImageID(n, image); err != nil || have != want {
-				missing = append(missing, n)
-			}
-		}
-		if len(missing) == 0 {
-			continue
-		}
-		if err := loadImage(ctx, image, missing); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func loadImage(ctx context.Context, image string, targets []nodes.Node) error {
 	tmp, err := os.CreateTemp("", "gameday-image-*.tar")
 	if err != nil {
