@@ -240,3 +240,9 @@ func BuildHint(image string) string {
 		return fmt.Sprintf("pull it (`docker pull %s`) or build it", image)
 	}
 }
+
+// OfflineImage reports whether image is one of gameday's own (gameday/...), which
+// are built locally (make testbed) and served by no registry.
+func OfflineImage(image string) bool {
+	return strings.HasPrefix(normalizeImageRef(image), "docker.io/gameday/")
+}

@@ -117,3 +117,17 @@ func TestReportAcceptsFolderOrReportJSON(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, reports.MarkdownFile))
 	assert.Check(t, os.IsNotExist(err))
 }
+
+// TestRunMissingAgentImageExitsThree: a kind run whose agent image is not built stops
+// with exit code 3 and says which image and how to build it, before anything exists.
+func TestRunMissingAgentImageExitsThree(t *testing.T) {
+	t.Parallel()
+	file := writeUserScenario(t, "./not-kind.yaml")
+	// Not a kind config: had the run got as far as creating the cluster, kind would
+	// have failed with another message.
+	assert.NilError(t, os.WriteFile(filepath.Join(filepath.Dir(file), "not-kind.yaml"), []byte("kind: NotACluster\n"), 0o644))
+	code, stdout, stderr := runCLI(t, "run", "--progress", "plain", "--runs-dir", t.TempDir(),
+		"--agent-image", "gameday/gameday:never-built", file)
+	assert.Equal(t, code, ExitInfrastructure, stdout+stderr)
+	assert.Check(t, is.Contains(stdout+stderr, "before creating anything: probe agent image gameday/gameday:never-built"))
+}
