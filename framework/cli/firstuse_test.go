@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -130,4 +131,26 @@ func TestRunMissingAgentImageExitsThree(t *testing.T) {
 		"--agent-image", "gameday/gameday:never-built", file)
 	assert.Equal(t, code, ExitInfrastructure, stdout+stderr)
 	assert.Check(t, is.Contains(stdout+stderr, "before creating anything: probe agent image gameday/gameday:never-built"))
+}
+
+// TestClusterLoadChecksFirst: cluster load reports every missing image and a missing
+// cluster at once, with exit code 2, and copies nothing.
+func TestClusterLoadChecksFirst(t *testing.T) {
+	t.Parallel()
+	if err := exec.Command("docker", "version").Run(); err != nil {
+		t.Skipf("needs a Docker engine to ask for images: %v", err)
+	}
+	code, stdout, stderr := runCLI(t, "cluster", "load", "--name", "gd-no-such-cluster", "gameday/gameday:never-built", "me/app:never")
+	assert.Equal(t, code, ExitInvalidInput, stdout)
+	assert.Check(t, is.Equal(stdout, ""))
+	for _, want := range []string{
+		"gameday/gameday:never-built: image not in the local image store",
+		"me/app:never: image not in the local image store: pull it (`docker pull me/app:never`) or build it",
+		`no kind cluster named "gd-no-such-cluster" (create it with ` + "`gameday cluster up --name gd-no-such-cluster`)",
+	} {
+		assert.Check(t, is.Contains(stderr, want))
+	}
+	code, _, stderr = runCLI(t, "cluster", "load")
+	assert.Equal(t, code, ExitInvalidInput)
+	assert.Check(t, is.Contains(stderr, "requires at least 1 arg"))
 }
