@@ -29,6 +29,9 @@ mark=$(wc -l < "$GAMEDAY_CACHE/timings.log" 2>/dev/null || echo 0)
 step() { local s=$SECONDS; log "== $1"; shift; "$@"; log "== done in $((SECONDS - s))s"; }
 step "docker engine" bash "$TESTBED_DIR/docker.sh"
 if want nodes; then
+  # Both root file systems need debootstrap: install it here, once, because two
+  # apt-get runs side by side fail on dpkg's lock ("Could not get lock").
+  command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null
   # debootstrap waits on the network and disk more than the CPU: run both root file
   # systems alongside the Go builds (each component is locked, so node.sh just waits
   # for them if it gets there first).
