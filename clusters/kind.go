@@ -21,6 +21,8 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 	"sigs.k8s.io/kind/pkg/log"
+
+	kindconfigs "github.com/gameday-dev/gameday/clusters/kind"
 )
 
 // DefaultKubernetesVersion is the node version used when the offline test bed's
@@ -245,9 +247,9 @@ func NodeReady(n *corev1.Node) bool {
 func (k *Kind) rawConfig() ([]byte, error) {
 	cfg := k.Config
 	if cfg == "" {
-		cfg = "1cp-2w"
+		cfg = kindconfigs.DefaultName
 	}
-	if !strings.ContainsAny(cfg, "/.") {
+	if kindconfigs.IsName(cfg) {
 		return KindConfig(cfg)
 	}
 	raw, err := os.ReadFile(cfg)
@@ -270,36 +272,6 @@ func (k *Kind) Down(ctx context.Context) error {
 // ListKind returns the names of the kind clusters on this machine.
 func ListKind() ([]string, error) {
 	return (&Kind{}).provider().List()
-}
-
-// LoadImages copies local images into every node of the cluster (as `kind load
-// docker-image` does), skipping nodes that already have the same image ID. Images
-// missing locally are an error.
-func (k *Kind) LoadImages(ctx context.Context, images ...string) error {
-	all, err := k.provider().ListNodes(k.name())
-	if err != nil {
-		return fmt.Errorf("listing nodes of kind cluster %q: %w", k.name(), err)
-	}
-	for _, image := range images {
-		id, err := kindexec.Output(kindexec.CommandContext(ctx, runtimeBinary(), "image", "inspect", "-f", "{{.Id}}", image))
-		if err != nil {
-			return fmt.Errorf("image %s is not in the local image store (build it with `make testbed`): %w", image, describeRunError(err))
-		}
-		want := strings.TrimSpace(string(id))
-		var missing []nodes.Node
-		for _, n := range all {
-			if have, err := nodeutils.ImageID(n, image); err != nil || have != want {
-				missing = append(missing, n)
-			}
-		}
-		if len(missing) == 0 {
-			continue
-		}
-		if err := loadImage(ctx, image, missing); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func loadImage(ctx context.Context, image string, targets []nodes.Node) error {

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gameday-dev/gameday/clusters"
+	kindconfigs "github.com/gameday-dev/gameday/clusters/kind"
 )
 
 func (a *app) newClusterCommand() *cobra.Command {
@@ -25,9 +25,10 @@ $GAMEDAY_STATE_DIR (default ~/.local/state/gameday), leaving ~/.kube/config alon
 		Example: `  gameday cluster up
   gameday cluster up --name big --config 3cp-2w --wait 10m
   gameday cluster list
+  gameday cluster load --name big my-app:dev
   gameday cluster down --name big`,
 	})
-	cmd.AddCommand(a.newClusterUpCommand(), a.newClusterDownCommand(), a.newClusterListCommand())
+	cmd.AddCommand(a.newClusterUpCommand(), a.newClusterDownCommand(), a.newClusterListCommand(), a.newClusterLoadCommand())
 	return cmd
 }
 
@@ -98,10 +99,9 @@ func (a *app) clusterUp(ctx context.Context, flags *clusterUpFlags) error {
 // checkKindConfig reports an unknown shipped config name or a missing config file
 // before anything is created. It mirrors how clusters.Kind tells names from files.
 func checkKindConfig(config string) error {
-	if !strings.ContainsAny(config, "/.") {
-		if !slices.Contains(clusters.KindConfigNames(), config) {
-			return fmt.Errorf("--config %q: no shipped kind config of that name (known: %s); give a file path for your own",
-				config, strings.Join(clusters.KindConfigNames(), ", "))
+	if kindconfigs.IsName(config) {
+		if !kindconfigs.Known(config) {
+			return fmt.Errorf("--config: %w", kindconfigs.UnknownNameError(config))
 		}
 		return nil
 	}
@@ -179,4 +179,77 @@ func (a *app) newClusterListCommand() *cobra.Command {
 			return nil
 		}),
 	}
+}
+
+type clusterLoadFlags struct {
+	name string
+}
+
+func (a *app) newClusterLoadCommand() *cobra.Command {
+	flags := &clusterLoadFlags{}
+	cmd := &cobra.Command{
+		Use:   "load IMAGE...",
+		Short: "Copy local images into every node of a kind cluster",
+		Long: `Load copies images from the local Docker (or Podman) image store into every node
+of a kind cluster, as ` + "`kind load docker-image`" + ` does, without the kind binary. A node that
+already holds the same image ID under that name is skipped. It prints, per image,
+the nodes it was loaded into and those that already had it.
+
+A run loads the probe agent's image and every image named in its fixtures' pod
+specs by itself; use load for images your cluster needs otherwise, or to load a
+rebuilt image into a running cluster. Reference loaded images with a tag other than
+:latest (or imagePullPolicy: IfNotPresent), or the kubelet tries to pull them.
+
+Exit code 2 when an image is not in the local image store or the cluster does not
+exist, 3 when loading fails.`,
+		Example: `  docker build -t my-app:dev .
+  gameday cluster load my-app:dev
+
+  gameday cluster load --name ha my-app:dev my-worker:dev`,
+		Args: usageArgs(cobra.MinimumNArgs(1)),
+		RunE: runE(func(ctx context.Context, images []string) error {
+			return a.clusterLoad(ctx, flags, images)
+		}),
+	}
+	cmd.Flags().StringVar(&flags.name, "name", "gameday", "kind cluster name")
+	return cmd
+}
+
+func (a *app) clusterLoad(ctx context.Context, flags *clusterLoadFlags, images []string) error {
+	// Every image and the cluster are checked before anything is copied, and every
+	// problem is reported at once.
+	var problems []string
+	for _, image := range images {
+		if _, err := clusters.LocalImageID(ctx, image); errors.Is(err, clusters.ErrImageNotLocal) {
+			problems = append(problems, fmt.Sprintf("%s: %s", err, clusters.BuildHint(image)))
+		} else if err != nil {
+			return err
+		}
+	}
+	kind := &clusters.Kind{Name: flags.name, Logger: a.log}
+	exists, err := kind.Exists()
+	if err != nil {
+		return err
+	}
+	if !exists {
+		problems = append(problems, fmt.Sprintf("no kind cluster named %q (create it with `gameday cluster up --name %s`)", flags.name, flags.name))
+	}
+	if len(problems) > 0 {
+		return invalidInput(errors.New(strings.Join(problems, "; ")))
+	}
+	loads, err := kind.LoadImagesReport(ctx, images...)
+	for _, l := range loads {
+		switch {
+		case len(l.Loaded) == 0:
+			fmt.Fprintf(a.stdout, "%s: already on every node (%s)\n", l.Image, strings.Join(l.Present, ", "))
+		case len(l.Present) == 0:
+			fmt.Fprintf(a.stdout, "%s: loaded into %s\n", l.Image, strings.Join(l.Loaded, ", "))
+		default:
+			fmt.Fprintf(a.stdout, "%s: loaded into %s; already on %s\n", l.Image, strings.Join(l.Loaded, ", "), strings.Join(l.Present, ", "))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("loading images into kind cluster %q: %w", flags.name, err)
+	}
+	return nil
 }

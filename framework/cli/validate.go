@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -24,7 +25,10 @@ func (a *app) newValidateCommand() *cobra.Command {
 		Short: "Check scenario files without running them",
 		Long: `Validate loads every scenario file given and reports all problems at once, one per
 line as "file:line: field.path: message", or one "ok" line per valid file with its
-number of steps and SLOs and its planned duration. It never contacts a cluster.
+number of steps and SLOs and its planned duration. A file given more than once (as
+x.yaml and ./x.yaml, say) is validated once. A kind config name (spec.cluster.kind.config)
+is checked against the configs built into gameday; --check-paths also checks files.
+It never contacts a cluster.
 
 Exit code 0 when every file is valid, 2 when any has a problem.`,
 		Example: `  gameday validate scenarios/*.yaml
@@ -95,6 +99,7 @@ func (p scenarioProblems) files() int {
 // and folders each scenario names that do not exist. The problems come grouped by file
 // in the order given. A file's scenario is set when the file loaded on its own.
 func loadScenarios(paths []string, checkPaths bool) ([]loadedScenario, scenarioProblems) {
+	paths = uniqueFiles(paths)
 	var problems scenario.Errors
 	loaded := make([]loadedScenario, len(paths))
 	all, err := scenario.LoadFiles(paths...)
@@ -113,11 +118,15 @@ func loadScenarios(paths []string, checkPaths bool) ([]loadedScenario, scenarioP
 			}
 		}
 	}
-	if checkPaths {
-		for _, l := range loaded {
-			if l.scenario != nil {
-				problems = append(problems, asErrors(l.scenario.CheckPaths())...)
-			}
+	for _, l := range loaded {
+		if l.scenario == nil {
+			continue
+		}
+		if checkPaths {
+			// CheckPaths covers CheckNames' kind config check and resolves files too.
+			problems = append(problems, asErrors(l.scenario.CheckPaths())...)
+		} else {
+			problems = append(problems, asErrors(l.scenario.CheckNames())...)
 		}
 	}
 	order := map[string]int{}
@@ -128,6 +137,29 @@ func loadScenarios(paths []string, checkPaths bool) ([]loadedScenario, scenarioP
 	}
 	slices.SortStableFunc(problems, func(a, b scenario.FieldError) int { return order[a.File] - order[b.File] })
 	return loaded, scenarioProblems(problems)
+}
+
+// uniqueFiles drops the arguments that name a file given earlier ("x.yaml",
+// "./x.yaml", an absolute path or a symbolic link to it), keeping the first spelling,
+// so that a file given twice is loaded once instead of conflicting with itself.
+func uniqueFiles(paths []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		key := filepath.Clean(p)
+		if abs, err := filepath.Abs(key); err == nil {
+			key = abs
+		}
+		if real, err := filepath.EvalSymlinks(key); err == nil {
+			key = real
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, p)
+	}
+	return out
 }
 
 // asErrors returns the problems of an error from the scenario package.

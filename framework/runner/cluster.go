@@ -19,9 +19,10 @@ func (r *run) kindFor() *clusters.Kind {
 	if k == nil {
 		return nil
 	}
-	cfg := k.Config
-	if cfg != "" {
-		cfg = r.path(cfg)
+	// The same resolution CheckPaths validated with: a shipped name, or a file's path.
+	cfg, err := r.sc.ResolveKindConfig()
+	if err != nil {
+		cfg = k.Config // Run has checked it with CheckPaths
 	}
 	image := k.NodeImage
 	if r.opts.NodeImage != "" {

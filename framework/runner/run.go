@@ -68,6 +68,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Result, err
 	if r.opts.DryRun {
 		return nil, r.dryRun(ctx)
 	}
+	if err := r.preflight(ctx); err != nil { // images a kind run loads, before any cluster exists
+		return nil, err
+	}
 	if err := r.connect(ctx); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	kindconfigs "github.com/gameday-dev/gameday/clusters/kind"
 )
 
 // ResolvePath returns the file or directory a path written in the scenario refers to.
@@ -47,9 +49,58 @@ func (s *Scenario) ResolvePath(p string) (string, error) {
 	return "", fmt.Errorf("%s not found in %s", p, strings.Join(bases, " or "))
 }
 
+// ResolveKindConfig returns what spec.cluster.kind.config refers to, in the form
+// clusters.Kind.Config takes: "" when the scenario names none (the default config), a
+// shipped config name such as "1cp-2w" (embedded in the binary, so it resolves from
+// anywhere), or the absolute path of a kind config file found by ResolvePath. The
+// repository path of a shipped config, "clusters/kind/NAME.yaml", stands for the
+// shipped config when no such file is found, so that scenarios copied out of the
+// gameday repository keep working. Validation (CheckPaths, CheckNames) and the
+// runner both call it, so what validates is what runs.
+func (s *Scenario) ResolveKindConfig() (string, error) {
+	k := s.Spec.Cluster.Kind
+	if k == nil || k.Config == "" {
+		return "", nil
+	}
+	ref := k.Config
+	if kindconfigs.IsName(ref) {
+		if !kindconfigs.Known(ref) {
+			return "", kindconfigs.UnknownNameError(ref)
+		}
+		return ref, nil
+	}
+	p, err := s.ResolvePath(ref)
+	if err != nil {
+		if name, ok := kindconfigs.ShippedPath(ref); ok {
+			return name, nil
+		}
+		return "", fmt.Errorf("%w (or name a shipped config: %s)", err, strings.Join(kindconfigs.Names(), ", "))
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	return p, nil
+}
+
+// CheckNames reports, as an Errors value, names in the scenario that must refer to
+// something shipped with gameday and do not (today: a kind config name that is not
+// shipped). It reads no file, so `gameday validate` runs it even without
+// --check-paths.
+func (s *Scenario) CheckNames() error {
+	v := &validator{s: s}
+	if k := s.Spec.Cluster.Kind; k != nil && kindconfigs.IsName(k.Config) && !kindconfigs.Known(k.Config) {
+		v.errorf("spec.cluster.kind.config", "%v", kindconfigs.UnknownNameError(k.Config))
+	}
+	for i := range v.errs {
+		v.errs[i].File = s.File
+	}
+	return v.errs.orNil()
+}
+
 // CheckPaths reports, as an Errors value, every file or directory the scenario names
-// (cluster config, kubeconfig, fixtures) that ResolvePath cannot find. Load does not
-// call it, so that scenarios can be validated away from the files they use.
+// (cluster config, kubeconfig, fixtures) that ResolvePath cannot find, and a kind
+// config that ResolveKindConfig cannot resolve. Load does not call it, so that
+// scenarios can be validated away from the files they use.
 func (s *Scenario) CheckPaths() error {
 	v := &validator{s: s}
 	check := func(path, p string) {
@@ -60,8 +111,8 @@ func (s *Scenario) CheckPaths() error {
 			v.errorf(path, "%v", err)
 		}
 	}
-	if k := s.Spec.Cluster.Kind; k != nil {
-		check("spec.cluster.kind.config", k.Config)
+	if _, err := s.ResolveKindConfig(); err != nil {
+		v.errorf("spec.cluster.kind.config", "%v", err)
 	}
 	if k := s.Spec.Cluster.Kubeconfig; k != nil {
 		check("spec.cluster.kubeconfig.path", k.Path)
