@@ -15,3 +15,6 @@ func FaultKindTypes() map[string]reflect.Type { return faultKinds }
 
 // FieldIndex maps the yaml names of a struct type's fields to their indexes.
 func FieldIndex(t reflect.Type) map[string]int { return fieldsOf(t).index }
+
+// RepositoryRoot is repositoryRoot, for the external tests.
+var RepositoryRoot = repositoryRoot

@@ -1,7 +1,8 @@
-package scenario
+package scenario_test
 
 import (
 	"fmt"
+	. "github.com/gameday-dev/gameday/framework/scenario"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +19,7 @@ import (
 func TestResolveKindConfigOutsideTheRepository(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	_, inRepo := repositoryRoot(dir)
+	_, inRepo := RepositoryRoot(dir)
 	assert.Assert(t, !inRepo, "%s is inside a repository; the test needs a folder outside any", dir)
 	own := filepath.Join(dir, "my-kind.yaml")
 	assert.NilError(t, os.WriteFile(own, []byte("kind: Cluster\n"), 0o644))
