@@ -11,16 +11,12 @@ import (
 )
 
 // buildProbes turns the scenario's SLOs into the agent's configuration (in-cluster
-// probes) and the probes the harness runs itself.
+// probes) and the probes the harness runs itself. Every probe, the agent's included, runs
+// at its own SLO's interval and timeout; probeTimings reads back what will run.
 func (r *run) buildProbes(ctx context.Context) (probe.AgentConfig, []probe.Probe, error) {
 	var agent probe.AgentConfig
 	var harness []probe.Probe
-	interval, timeout := time.Duration(0), time.Duration(0)
 	for _, slo := range r.sc.Spec.SLOs {
-		if interval == 0 || slo.Interval < interval {
-			interval = slo.Interval
-		}
-		timeout = max(timeout, slo.Timeout)
 		p := slo.Probe
 		switch {
 		case p.HTTP != nil && p.HTTP.From == scenario.FromNodeNetwork:
@@ -39,14 +35,14 @@ func (r *run) buildProbes(ctx context.Context) (probe.AgentConfig, []probe.Probe
 			if err != nil {
 				return agent, nil, fmt.Errorf("slo %s: %w", slo.Name, err)
 			}
-			agent.HTTP = append(agent.HTTP, probe.AgentHTTPTarget{Name: slo.Name, URL: url})
+			agent.HTTP = append(agent.HTTP, probe.AgentHTTPTarget{Name: slo.Name, URL: url, Interval: slo.Interval, Timeout: slo.Timeout})
 			r.progress.Printf("probe %s: GET %s from the agent on %s", slo.Name, url, r.vantage)
 		case p.DNS != nil:
 			server, err := r.clusterDNS(ctx)
 			if err != nil {
 				return agent, nil, fmt.Errorf("slo %s: %w", slo.Name, err)
 			}
-			agent.DNS = append(agent.DNS, probe.AgentDNSTarget{Name: slo.Name, Host: p.DNS.Name, Server: server})
+			agent.DNS = append(agent.DNS, probe.AgentDNSTarget{Name: slo.Name, Host: p.DNS.Name, Server: server, Interval: slo.Interval, Timeout: slo.Timeout})
 			r.progress.Printf("probe %s: resolve %s at %s from the agent on %s", slo.Name, p.DNS.Name, server, r.vantage)
 		case p.APIServer != nil:
 			ap, err := probe.NewAPIServer(probe.APIServerConfig{Name: slo.Name, Config: r.cluster.REST, Path: p.APIServer.Path, Interval: slo.Interval, Timeout: slo.Timeout})
@@ -65,8 +61,19 @@ func (r *run) buildProbes(ctx context.Context) (probe.AgentConfig, []probe.Probe
 			r.progress.Printf("probe %s: deployment %s ready replicas, through the API server", slo.Name, p.Workload.Deployment)
 		}
 	}
-	agent.Interval, agent.Timeout = interval, timeout
 	return agent, harness, nil
+}
+
+// probeTimings is the interval and timeout each SLO's probe runs at, by SLO name, read
+// from what buildProbes built (the agent's targets and the harness probes), for the report.
+func probeTimings(agent probe.AgentConfig, harness []probe.Probe) map[string]probe.Timing {
+	timings := agent.Timings()
+	for _, p := range harness {
+		if t, ok := p.(interface{ Timing() probe.Timing }); ok {
+			timings[p.Name()] = t.Timing()
+		}
+	}
+	return timings
 }
 
 // drainAgent waits (at most limit) until the agent's samples taken before now have
