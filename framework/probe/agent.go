@@ -373,14 +373,17 @@ type sampleKey struct {
 }
 
 // agentLogReader turns agent output into samples and keeps, across the streams of several
-// reconnects, which samples were already emitted and the latest time seen.
+// reconnects, which samples were already emitted and the latest time seen. When clock is
+// set, it gets every line's agent time and the harness time (now) the line was read.
 type agentLogReader struct {
 	seen   map[sampleKey]struct{}
 	latest time.Time // latest sample start or heartbeat read so far
+	clock  *AgentClock
+	now    func() time.Time
 }
 
 func newAgentLogReader() *agentLogReader {
-	return &agentLogReader{seen: make(map[sampleKey]struct{})}
+	return &agentLogReader{seen: make(map[sampleKey]struct{}), now: time.Now}
 }
 
 // read emits the new samples of r until EOF (nil) or a read error. A partial last line
@@ -394,16 +397,24 @@ func (a *agentLogReader) read(r io.Reader, emit func(Sample)) error {
 		if len(line) == 0 || line[0] != '{' {
 			continue
 		}
+		received := a.now()
 		var l agentLine
 		if err := json.Unmarshal(line, &l); err != nil {
 			continue
 		}
 		if !l.Heartbeat.IsZero() {
 			a.observe(l.Heartbeat)
+			if a.clock != nil {
+				a.clock.Observe(l.Heartbeat, received, true)
+			}
 			continue
 		}
 		if l.Probe == "" || l.At.IsZero() {
 			continue
+		}
+		if a.clock != nil && l.Latency >= 0 {
+			// The agent writes a sample's line when its attempt has ended.
+			a.clock.Observe(l.At.Add(l.Latency), received, false)
 		}
 		key := sampleKey{probe: l.Probe, at: l.At.UnixNano()}
 		if _, dup := a.seen[key]; dup {

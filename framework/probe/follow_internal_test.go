@@ -100,7 +100,7 @@ func TestFollowAgentDropsASilentStream(t *testing.T) {
 	defer cancel()
 	var got []Sample
 	timing := followTiming{retryFirst: 10 * time.Millisecond, retryMax: 10 * time.Millisecond, idle: 300 * time.Millisecond}
-	err = followAgent(ctx, client, "gameday", "agent", func(s Sample) {
+	err = followAgent(ctx, client, "gameday", "agent", nil, func(s Sample) {
 		got = append(got, s)
 		if len(got) == 2 {
 			cancel()

@@ -3,6 +3,7 @@ package probe
 import (
 	"slices"
 	"sync"
+	"time"
 )
 
 // Recorder collects the samples of many probes. It is safe for concurrent use, so its Emit
@@ -68,4 +69,14 @@ func (r *Recorder) Last(probe string) (Sample, bool) {
 		return Sample{}, false
 	}
 	return list[len(list)-1], true
+}
+
+// Shift moves every sample of one probe by d, for example from the agent's clock to the
+// harness clock (see ClockEstimate). The order is unchanged.
+func (r *Recorder) Shift(probe string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.byProbe[probe] {
+		r.byProbe[probe][i].At = r.byProbe[probe][i].At.Add(d)
+	}
 }

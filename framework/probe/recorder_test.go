@@ -66,3 +66,20 @@ func TestRecorderConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+func TestRecorderShift(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	var rec probe.Recorder
+	rec.Emit(probe.Sample{Probe: "agent", At: base, OK: true})
+	rec.Emit(probe.Sample{Probe: "agent", At: base.Add(time.Second)})
+	rec.Emit(probe.Sample{Probe: "harness", At: base, OK: true})
+	rec.Shift("agent", -1500*time.Millisecond)
+	rec.Shift("absent", time.Second) // a probe without samples: nothing to do
+	assert.DeepEqual(t, rec.Samples("agent"), []probe.Sample{
+		{Probe: "agent", At: base.Add(-1500 * time.Millisecond), OK: true},
+		{Probe: "agent", At: base.Add(-500 * time.Millisecond)},
+	})
+	assert.DeepEqual(t, rec.Samples("harness"), []probe.Sample{{Probe: "harness", At: base, OK: true}})
+	assert.DeepEqual(t, rec.Probes(), []string{"agent", "harness"})
+}
