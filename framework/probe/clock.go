@@ -66,8 +66,8 @@ type ClockEstimate struct {
 	// Uncertainty bounds the estimate's error: the true offset lies between
 	// Offset - Uncertainty and Offset. Negative when no lower bound was known.
 	Uncertainty time.Duration
-	Heartbeats int // heartbeat lines observed
-	Lines      int // lines observed, heartbeats included
+	Heartbeats  int // heartbeat lines observed
+	Lines       int // lines observed, heartbeats included
 }
 
 // Estimate returns the current estimate, and false before any line was observed.
