@@ -11,7 +11,8 @@ import (
 // show live progress. The zero value is ready to use.
 type Recorder struct {
 	mu      sync.Mutex
-	byProbe map[string][]Sample // each slice kept sorted by At
+	byProbe map[string][]Sample  // each slice kept sorted by At
+	arrived map[string]time.Time // harness time of each probe's latest Emit
 }
 
 // Emit records s. Pass it as the emit function of a probe: probe.Run(ctx, rec.Emit).
@@ -20,7 +21,9 @@ func (r *Recorder) Emit(s Sample) {
 	defer r.mu.Unlock()
 	if r.byProbe == nil {
 		r.byProbe = make(map[string][]Sample)
+		r.arrived = make(map[string]time.Time)
 	}
+	r.arrived[s.Probe] = time.Now()
 	list := r.byProbe[s.Probe]
 	// Samples almost always arrive in order: search back from the end.
 	i := len(list)
@@ -79,4 +82,14 @@ func (r *Recorder) Shift(probe string, d time.Duration) {
 	for i := range r.byProbe[probe] {
 		r.byProbe[probe][i].At = r.byProbe[probe][i].At.Add(d)
 	}
+}
+
+// LastArrival returns when, by the harness clock, the latest sample of one probe was
+// recorded (whatever its own time says), and false when it has none yet. A stream that
+// has stalled shows as an old LastArrival however recent its samples' times are.
+func (r *Recorder) LastArrival(probe string) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.arrived[probe]
+	return t, ok
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"gotest.tools/v3/assert"
@@ -82,4 +83,23 @@ func TestRecorderShift(t *testing.T) {
 	})
 	assert.DeepEqual(t, rec.Samples("harness"), []probe.Sample{{Probe: "harness", At: base, OK: true}})
 	assert.DeepEqual(t, rec.Probes(), []string{"agent", "harness"})
+}
+
+func TestRecorderLastArrival(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var rec probe.Recorder
+		_, ok := rec.LastArrival("a")
+		assert.Assert(t, !ok)
+		start := time.Now()
+		old := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC) // a sample's own time does not matter
+		rec.Emit(probe.Sample{Probe: "a", At: old})
+		time.Sleep(3 * time.Second)
+		rec.Emit(probe.Sample{Probe: "b", At: old})
+		got, ok := rec.LastArrival("a")
+		assert.Assert(t, ok)
+		assert.Equal(t, got, start)
+		got, _ = rec.LastArrival("b")
+		assert.Equal(t, got, start.Add(3*time.Second))
+	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gameday-dev/gameday/framework/probe"
 	"github.com/gameday-dev/gameday/framework/scenario"
+	"github.com/gameday-dev/gameday/reports"
 )
 
 // buildProbes turns the scenario's SLOs into the agent's configuration (in-cluster
@@ -79,8 +80,18 @@ func probeTimings(agent probe.AgentConfig, harness []probe.Probe) map[string]pro
 // drainAgent waits (at most limit) until the agent's samples taken before now have
 // arrived through its log stream, so the last seconds of a run are not lost.
 func (r *run) drainAgent(pod string, limit time.Duration) {
+	r.drainAgentClock(pod, nil, limit)
+}
+
+// drainAgentClock is drainAgent for an agent followed with FollowAgentWithClock: the
+// agent's sample times are compared with now through clock's estimate (nil: unchanged).
+func (r *run) drainAgentClock(pod string, clock *probe.AgentClock, limit time.Duration) {
 	if pod == "" {
 		return
+	}
+	var est probe.ClockEstimate // a zero offset until there is an estimate
+	if clock != nil {
+		est, _ = clock.Estimate()
 	}
 	stopAt := time.Now()
 	deadline := stopAt.Add(limit)
@@ -91,7 +102,7 @@ func (r *run) drainAgent(pod string, limit time.Duration) {
 				continue
 			}
 			last, ok := r.recorder.Last(slo.Name)
-			if !ok || last.At.Add(slo.Interval+slo.Timeout).Before(stopAt) {
+			if !ok || est.Correct(last).At.Add(slo.Interval+slo.Timeout).Before(stopAt) {
 				behind = true
 			}
 		}
@@ -100,6 +111,26 @@ func (r *run) drainAgent(pod string, limit time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// correctAgentClock moves every agent SLO's samples from the agent's clock onto the
+// harness clock with clock's final estimate, and returns the estimate for the report
+// (nil when there is no clock or nothing to estimate from). Call it once, after the agent's
+// follower has stopped: a sample recorded later would stay on the agent's clock.
+func (r *run) correctAgentClock(clock *probe.AgentClock) *reports.AgentClock {
+	if clock == nil {
+		return nil
+	}
+	est, ok := clock.Estimate()
+	if !ok {
+		return nil
+	}
+	for _, slo := range r.sc.Spec.SLOs {
+		if r.fromAgent(slo) {
+			r.recorder.Shift(slo.Name, est.Offset)
+		}
+	}
+	return &reports.AgentClock{OffsetNs: est.Offset, UncertaintyNs: est.Uncertainty, Heartbeats: est.Heartbeats, Lines: est.Lines}
 }
 
 // fromAgent reports whether an SLO is probed by the in-cluster agent.

@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"gotest.tools/v3/assert"
@@ -15,6 +16,7 @@ import (
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/framework/probe"
 	"github.com/gameday-dev/gameday/framework/scenario"
+	"github.com/gameday-dev/gameday/reports"
 )
 
 // testRun is a run over a fake clientset holding objs, with the given SLOs, probes placed
@@ -152,4 +154,64 @@ func TestBuildProbesErrors(t *testing.T) {
 			assert.Equal(t, errors.Is(err, ErrInvalidInput), tc.invalidInput)
 		})
 	}
+}
+
+// agentRun is a run with one SLO probed by the agent (web) and one by the harness (api).
+func agentRun() *run {
+	return testRun([]scenario.SLO{
+		{Name: "web", Interval: 250 * time.Millisecond, Timeout: time.Second, Probe: scenario.Probe{
+			HTTP: &scenario.HTTPProbe{Service: "app/web", Port: 80}}},
+		{Name: "api", Interval: 250 * time.Millisecond, Timeout: time.Second, Probe: scenario.Probe{
+			APIServer: &scenario.APIServerProbe{}}},
+	})
+}
+
+func TestCorrectAgentClock(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	r := agentRun()
+	const skew = 90 * time.Second // the agent's clock is ahead
+	r.recorder.Emit(probe.Sample{Probe: "web", At: base.Add(skew), OK: true})
+	r.recorder.Emit(probe.Sample{Probe: "api", At: base, OK: true})
+
+	assert.Assert(t, r.correctAgentClock(nil) == nil)
+	clock := probe.NewAgentClock(base.Add(-time.Second))
+	assert.Assert(t, r.correctAgentClock(clock) == nil, "no line observed: nothing to report")
+
+	// A heartbeat written at base (harness) arrives 20ms later, a sample line 50ms later.
+	clock.Observe(base.Add(skew), base.Add(20*time.Millisecond), true)
+	clock.Observe(base.Add(skew).Add(time.Millisecond), base.Add(51*time.Millisecond), false)
+	got := r.correctAgentClock(clock)
+	assert.DeepEqual(t, got, &reports.AgentClock{
+		OffsetNs: -skew + 20*time.Millisecond, UncertaintyNs: time.Second + 20*time.Millisecond, Heartbeats: 1, Lines: 2,
+	})
+	assert.DeepEqual(t, r.recorder.Samples("web"), []probe.Sample{{Probe: "web", At: base.Add(20 * time.Millisecond), OK: true}})
+	assert.DeepEqual(t, r.recorder.Samples("api"), []probe.Sample{{Probe: "api", At: base, OK: true}}) // harness samples stay
+}
+
+// TestDrainAgentClock checks that draining compares the agent's sample times with the
+// harness clock through the estimate: an agent clock an hour behind is caught up as soon
+// as its latest sample is, not after the whole limit.
+func TestDrainAgentClock(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const skew = -time.Hour
+		r := agentRun()
+		now := time.Now()
+		r.recorder.Emit(probe.Sample{Probe: "web", At: now.Add(skew), OK: true})
+		clock := probe.NewAgentClock(now.Add(-time.Minute))
+		clock.Observe(now.Add(skew), now, true)
+
+		start := time.Now()
+		r.drainAgentClock("agent", clock, 5*time.Second)
+		assert.Equal(t, time.Since(start), time.Duration(0))
+
+		start = time.Now()
+		r.drainAgent("agent", 5*time.Second) // without the clock it waits for samples that are there
+		assert.Assert(t, time.Since(start) >= 5*time.Second)
+
+		start = time.Now()
+		r.drainAgentClock("", clock, 5*time.Second) // no agent
+		assert.Equal(t, time.Since(start), time.Duration(0))
+	})
 }
