@@ -61,6 +61,21 @@ type Report struct {
 	// Figures are what the actions measured on their own (docs/scoring.md).
 	Figures []Figure `json:"figures,omitempty"`
 	Logs    []Log    `json:"logs"`
+	// AgentClock is the in-cluster agent's clock offset as estimated from its output; absent
+	// when no agent ran.
+	AgentClock *AgentClock `json:"agentClock,omitempty"`
+}
+
+// AgentClock is how far the in-cluster probe agent's clock was from the harness clock, as
+// estimated from the times written in the agent's lines and the times the harness received
+// them. The agent's sample times in the report are corrected by OffsetNs (harness time =
+// agent time + OffsetNs). The estimate assumes the fastest line arrived without delay, so
+// the true offset lies between OffsetNs - UncertaintyNs and OffsetNs.
+type AgentClock struct {
+	OffsetNs      time.Duration `json:"offsetNs"`
+	UncertaintyNs time.Duration `json:"uncertaintyNs"`
+	Heartbeats    int           `json:"heartbeats"` // heartbeat lines received
+	Lines         int           `json:"lines"`      // lines (heartbeats and samples) the estimate used
 }
 
 // New returns a report with APIVersion and Kind set.
@@ -112,8 +127,10 @@ type SLO struct {
 	Period time.Duration `json:"periodNs,omitempty"`
 	// LatencyMax is the latency objective: an OK attempt slower than it is bad; 0 means none.
 	LatencyMax time.Duration `json:"latencyMaxNs,omitempty"`
-	Result     score.Result  `json:"result"`
-	Samples    SampleSeries  `json:"samples"`
+	// Timeout bounds one probe attempt, as the probe ran; absent in older reports.
+	Timeout time.Duration `json:"timeoutNs,omitempty"`
+	Result  score.Result  `json:"result"`
+	Samples SampleSeries  `json:"samples"`
 }
 
 // Probe describes how an SLO was measured.

@@ -64,6 +64,22 @@ func TestSchemaAcceptsReports(t *testing.T) {
 			APIVersion: reports.APIVersion, Kind: reports.Kind, RunID: "r", Scenario: reports.Scenario{Name: "s"},
 			Outcome: reports.OutcomePassed, SLOs: []reports.SLO{{Name: "no samples"}},
 		}},
+		{name: "probe timeout and agent clock", report: &reports.Report{
+			APIVersion: reports.APIVersion, Kind: reports.Kind, RunID: "r", Scenario: reports.Scenario{Name: "s"},
+			Outcome: reports.OutcomePassed,
+			SLOs:    []reports.SLO{{Name: "web", Interval: 250 * time.Millisecond, Timeout: time.Second}},
+			AgentClock: &reports.AgentClock{
+				OffsetNs: -1500 * time.Millisecond, UncertaintyNs: 40 * time.Millisecond, Heartbeats: 12, Lines: 480,
+			},
+		}},
+		{name: "figures", report: &reports.Report{
+			APIVersion: reports.APIVersion, Kind: reports.Kind, RunID: "r", Scenario: reports.Scenario{Name: "s"},
+			Outcome: reports.OutcomePassed,
+			Figures: []reports.Figure{
+				{Name: "injectionTime", Step: "lose", Value: 1.5, Unit: reports.UnitSeconds, At: time.Unix(1, 0).UTC()},
+				{Name: "phaseDuration", Step: "restore", Target: "phase/backup", Value: 12, Unit: reports.UnitSeconds},
+			},
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package probe
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,22 +22,33 @@ const DefaultHeartbeat = 5 * time.Second
 
 // AgentConfig is what the in-cluster agent probes. The CLI exposes it as
 //
-//	gameday agent --http name=URL --dns name=host@server:53 --interval 250ms --timeout 1s
+//	gameday agent --http name=URL[,interval=D][,timeout=D] --dns name=host@server:53[,interval=D][,timeout=D] \
+//	    --interval 250ms --timeout 1s
 //
 // through Flags, ParseAgentArgs parses the same flags, and Args turns a config back into them
-// (for DeployAgent).
+// (for DeployAgent). Each target runs at its own interval and timeout when it has them, and
+// at --interval and --timeout otherwise.
 type AgentConfig struct {
 	HTTP      []AgentHTTPTarget // HTTP probes, --http name=URL (repeatable)
 	DNS       []AgentDNSTarget  // DNS probes, --dns name=host@server:port (repeatable)
-	Interval  time.Duration     // time between attempts of every probe
-	Timeout   time.Duration     // limit for one attempt of every probe
+	Interval  time.Duration     // time between attempts of a probe without its own Interval
+	Timeout   time.Duration     // limit for one attempt of a probe without its own Timeout
 	Heartbeat time.Duration     // time between heartbeat lines
+}
+
+// Timing is the schedule a probe runs at: one attempt every Interval, each bounded by Timeout.
+type Timing struct {
+	Interval time.Duration
+	Timeout  time.Duration
 }
 
 // AgentHTTPTarget is one HTTP probe of the agent; see HTTP.
 type AgentHTTPTarget struct {
 	Name string
 	URL  string
+	// Interval and Timeout are this probe's own; zero means AgentConfig's.
+	Interval time.Duration
+	Timeout  time.Duration
 }
 
 // AgentDNSTarget is one DNS probe of the agent; see DNS.
@@ -44,6 +56,9 @@ type AgentDNSTarget struct {
 	Name   string
 	Host   string // name to resolve
 	Server string // host:port of the DNS server
+	// Interval and Timeout are this probe's own; zero means AgentConfig's.
+	Interval time.Duration
+	Timeout  time.Duration
 }
 
 // Flags registers the agent's flags on fs, with defaults, writing into c.
@@ -57,10 +72,10 @@ func (c *AgentConfig) Flags(fs *pflag.FlagSet) {
 	if c.Heartbeat == 0 {
 		c.Heartbeat = DefaultHeartbeat
 	}
-	fs.Var(&httpTargetsFlag{targets: &c.HTTP}, "http", "HTTP probe `name=URL` (repeatable); OK on 2xx, a new connection per attempt")
-	fs.Var(&dnsTargetsFlag{targets: &c.DNS}, "dns", "DNS probe `name=host@server:port` (repeatable); A query sent straight to server (port defaults to 53)")
-	fs.DurationVar(&c.Interval, "interval", c.Interval, "time between attempts of every probe")
-	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "limit for one attempt of every probe")
+	fs.Var(&httpTargetsFlag{targets: &c.HTTP}, "http", "HTTP probe `name=URL[,interval=D][,timeout=D]` (repeatable); OK on 2xx, a new connection per attempt")
+	fs.Var(&dnsTargetsFlag{targets: &c.DNS}, "dns", "DNS probe `name=host@server:port[,interval=D][,timeout=D]` (repeatable); A query sent straight to server (port defaults to 53)")
+	fs.DurationVar(&c.Interval, "interval", c.Interval, "time between attempts of a probe without its own interval")
+	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "limit for one attempt of a probe without its own timeout")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", c.Heartbeat, "time between heartbeat lines")
 }
 
@@ -104,11 +119,72 @@ func (c AgentConfig) Args() []string {
 	return args
 }
 
-// String returns the target in its flag form, name=URL.
-func (t AgentHTTPTarget) String() string { return t.Name + "=" + t.URL }
+// String returns the target in its flag form, name=URL[,interval=D][,timeout=D].
+func (t AgentHTTPTarget) String() string {
+	return t.Name + "=" + t.URL + timingSuffix(t.Interval, t.Timeout)
+}
 
-// String returns the target in its flag form, name=host@server.
-func (t AgentDNSTarget) String() string { return t.Name + "=" + t.Host + "@" + t.Server }
+// String returns the target in its flag form, name=host@server[,interval=D][,timeout=D].
+func (t AgentDNSTarget) String() string {
+	return t.Name + "=" + t.Host + "@" + t.Server + timingSuffix(t.Interval, t.Timeout)
+}
+
+// timingSuffix is the ",interval=D,timeout=D" tail of a target flag; zero values are left out.
+func timingSuffix(interval, timeout time.Duration) string {
+	var s string
+	if interval != 0 {
+		s += ",interval=" + interval.String()
+	}
+	if timeout != 0 {
+		s += ",timeout=" + timeout.String()
+	}
+	return s
+}
+
+// cutTiming splits the ",interval=D" and ",timeout=D" options off the end of a target flag
+// value, in any order, and returns the rest. A URL may contain commas, so only trailing
+// comma-separated parts named interval or timeout are options.
+func cutTiming(value string) (rest string, interval, timeout time.Duration, err error) {
+	rest = value
+	for {
+		i := strings.LastIndexByte(rest, ',')
+		if i < 0 {
+			return rest, interval, timeout, nil
+		}
+		key, raw, ok := strings.Cut(rest[i+1:], "=")
+		if !ok || (key != "interval" && key != "timeout") {
+			return rest, interval, timeout, nil
+		}
+		d, perr := time.ParseDuration(raw)
+		switch {
+		case perr != nil:
+			return "", 0, 0, fmt.Errorf("%q: %s: want a duration such as 250ms, got %q", value, key, raw)
+		case d <= 0:
+			return "", 0, 0, fmt.Errorf("%q: %s must be positive, got %s", value, key, d)
+		case key == "interval" && interval != 0, key == "timeout" && timeout != 0:
+			return "", 0, 0, fmt.Errorf("%q: %s given twice", value, key)
+		case key == "interval":
+			interval = d
+		default:
+			timeout = d
+		}
+		rest = rest[:i]
+	}
+}
+
+// Timings returns the interval and timeout each probe of c runs at, by probe name: its own
+// when it has them, else c's, else the defaults (as Flags would set them).
+func (c AgentConfig) Timings() map[string]Timing {
+	interval, timeout := withDefaults(c.Interval, c.Timeout)
+	out := make(map[string]Timing, len(c.HTTP)+len(c.DNS))
+	for _, t := range c.HTTP {
+		out[t.Name] = Timing{Interval: cmp.Or(t.Interval, interval), Timeout: cmp.Or(t.Timeout, timeout)}
+	}
+	for _, t := range c.DNS {
+		out[t.Name] = Timing{Interval: cmp.Or(t.Interval, interval), Timeout: cmp.Or(t.Timeout, timeout)}
+	}
+	return out
+}
 
 // Validate reports every problem with c at once.
 func (c AgentConfig) Validate() error {
@@ -138,8 +214,14 @@ func (c AgentConfig) probes() ([]Probe, error) {
 		}
 		seen[name] = true
 	}
-	// Timing problems are reported once above, not again for every probe.
-	interval, timeout := max(c.Interval, 0), max(c.Timeout, 0)
+	// Each target's timing, with problems of c's own timing reported once above and not
+	// again for every probe that inherits it.
+	timing := func(name string, interval, timeout time.Duration) (time.Duration, time.Duration) {
+		if interval < 0 || timeout < 0 {
+			errs = append(errs, fmt.Errorf("probe %s: interval and timeout must be positive, got %s and %s", name, interval, timeout))
+		}
+		return cmp.Or(max(interval, 0), max(c.Interval, 0)), cmp.Or(max(timeout, 0), max(c.Timeout, 0))
+	}
 	var probes []Probe
 	add := func(p Probe, err error) {
 		if err != nil {
@@ -150,10 +232,16 @@ func (c AgentConfig) probes() ([]Probe, error) {
 	}
 	for _, t := range c.HTTP {
 		checkName(t.Name)
+		if _, i, to, err := cutTiming(t.URL); err != nil || i != 0 || to != 0 {
+			// Args would write it as options: name=URL,timeout=1s is ambiguous.
+			errs = append(errs, fmt.Errorf("probe %s: URL %q ends like an interval or timeout option; write its last comma as %%2C", t.Name, t.URL))
+		}
+		interval, timeout := timing(t.Name, t.Interval, t.Timeout)
 		add(NewHTTP(HTTPConfig{Name: t.Name, URL: t.URL, Interval: interval, Timeout: timeout}))
 	}
 	for _, t := range c.DNS {
 		checkName(t.Name)
+		interval, timeout := timing(t.Name, t.Interval, t.Timeout)
 		add(NewDNS(DNSConfig{Name: t.Name, Host: t.Host, Server: t.Server, Interval: interval, Timeout: timeout}))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -285,14 +373,17 @@ type sampleKey struct {
 }
 
 // agentLogReader turns agent output into samples and keeps, across the streams of several
-// reconnects, which samples were already emitted and the latest time seen.
+// reconnects, which samples were already emitted and the latest time seen. When clock is
+// set, it gets every line's agent time and the harness time (now) the line was read.
 type agentLogReader struct {
 	seen   map[sampleKey]struct{}
 	latest time.Time // latest sample start or heartbeat read so far
+	clock  *AgentClock
+	now    func() time.Time
 }
 
 func newAgentLogReader() *agentLogReader {
-	return &agentLogReader{seen: make(map[sampleKey]struct{})}
+	return &agentLogReader{seen: make(map[sampleKey]struct{}), now: time.Now}
 }
 
 // read emits the new samples of r until EOF (nil) or a read error. A partial last line
@@ -306,16 +397,24 @@ func (a *agentLogReader) read(r io.Reader, emit func(Sample)) error {
 		if len(line) == 0 || line[0] != '{' {
 			continue
 		}
+		received := a.now()
 		var l agentLine
 		if err := json.Unmarshal(line, &l); err != nil {
 			continue
 		}
 		if !l.Heartbeat.IsZero() {
 			a.observe(l.Heartbeat)
+			if a.clock != nil {
+				a.clock.Observe(l.Heartbeat, received, true)
+			}
 			continue
 		}
 		if l.Probe == "" || l.At.IsZero() {
 			continue
+		}
+		if a.clock != nil && l.Latency >= 0 {
+			// The agent writes a sample's line when its attempt has ended.
+			a.clock.Observe(l.At.Add(l.Latency), received, false)
 		}
 		key := sampleKey{probe: l.Probe, at: l.At.UnixNano()}
 		if _, dup := a.seen[key]; dup {
@@ -371,14 +470,18 @@ func (f *httpTargetsFlag) String() string {
 }
 
 func (f *httpTargetsFlag) Set(value string) error {
-	name, rawURL, ok := strings.Cut(value, "=")
+	target, interval, timeout, err := cutTiming(value)
+	if err != nil {
+		return err
+	}
+	name, rawURL, ok := strings.Cut(target, "=")
 	if !ok || name == "" || rawURL == "" {
-		return fmt.Errorf("%q: want name=URL", value)
+		return fmt.Errorf("%q: want name=URL[,interval=D][,timeout=D]", value)
 	}
 	if err := validateHTTPURL(rawURL); err != nil {
 		return err
 	}
-	*f.targets = append(*f.targets, AgentHTTPTarget{Name: name, URL: rawURL})
+	*f.targets = append(*f.targets, AgentHTTPTarget{Name: name, URL: rawURL, Interval: interval, Timeout: timeout})
 	return nil
 }
 
@@ -396,10 +499,14 @@ func (f *dnsTargetsFlag) String() string {
 }
 
 func (f *dnsTargetsFlag) Set(value string) error {
-	name, rest, ok := strings.Cut(value, "=")
+	target, interval, timeout, err := cutTiming(value)
+	if err != nil {
+		return err
+	}
+	name, rest, ok := strings.Cut(target, "=")
 	host, server, hasServer := strings.Cut(rest, "@")
 	if !ok || name == "" || host == "" || !hasServer || server == "" {
-		return fmt.Errorf("%q: want name=host@server:port", value)
+		return fmt.Errorf("%q: want name=host@server:port[,interval=D][,timeout=D]", value)
 	}
 	if _, _, err := net.SplitHostPort(server); err != nil {
 		if ip := net.ParseIP(strings.Trim(server, "[]")); ip == nil {
@@ -407,6 +514,6 @@ func (f *dnsTargetsFlag) Set(value string) error {
 		}
 		server = net.JoinHostPort(strings.Trim(server, "[]"), "53")
 	}
-	*f.targets = append(*f.targets, AgentDNSTarget{Name: name, Host: host, Server: server})
+	*f.targets = append(*f.targets, AgentDNSTarget{Name: name, Host: host, Server: server, Interval: interval, Timeout: timeout})
 	return nil
 }

@@ -224,11 +224,20 @@ var defaultFollowTiming = followTiming{retryFirst: 250 * time.Millisecond, retry
 // PATH (of the results, not of the probes): harness → API server → the agent node's kubelet
 // → the container log. While that path is down, samples wait in the log and arrive late.
 func FollowAgent(ctx context.Context, client kubernetes.Interface, namespace, pod string, emit func(Sample)) error {
-	return followAgent(ctx, client, namespace, pod, emit, defaultFollowTiming)
+	return followAgent(ctx, client, namespace, pod, nil, emit, defaultFollowTiming)
 }
 
-func followAgent(ctx context.Context, client kubernetes.Interface, namespace, pod string, emit func(Sample), timing followTiming) error {
+// FollowAgentWithClock is FollowAgent that also passes every line it reads to clock, with
+// the time it arrived, so clock can estimate the agent clock's offset. The samples it emits
+// keep the agent's times: correct them with the final estimate (ClockEstimate.Correct,
+// Recorder.Shift) once the agent has stopped.
+func FollowAgentWithClock(ctx context.Context, client kubernetes.Interface, namespace, pod string, clock *AgentClock, emit func(Sample)) error {
+	return followAgent(ctx, client, namespace, pod, clock, emit, defaultFollowTiming)
+}
+
+func followAgent(ctx context.Context, client kubernetes.Interface, namespace, pod string, clock *AgentClock, emit func(Sample), timing followTiming) error {
 	reader := newAgentLogReader()
+	reader.clock = clock
 	delay := timing.retryFirst
 	for ctx.Err() == nil {
 		opts := &corev1.PodLogOptions{Follow: true, Timestamps: false}

@@ -162,3 +162,6 @@ func failedChecks(body []byte) string {
 	}
 	return text
 }
+
+// Timing returns the interval and timeout the probe runs at, defaults applied.
+func (p *APIServer) Timing() Timing { return Timing{Interval: p.cfg.Interval, Timeout: p.cfg.Timeout} }

@@ -62,7 +62,7 @@ func TestAPIServerProbe(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, p.URL(), api.srv.URL+"/readyz")
 
-	made := attempts(collect(t, p, 3))
+	made := collect(t, p, 3)
 	for _, s := range made {
 		assert.Assert(t, s.OK, s.Error)
 		assert.Assert(t, s.Latency > 0)
@@ -70,7 +70,7 @@ func TestAPIServerProbe(t *testing.T) {
 	assert.Equal(t, api.conns.Load(), int32(len(made)), "a new connection per attempt")
 
 	api.healthy.Store(false)
-	s := attempts(collect(t, p, 2))[0]
+	s := collect(t, p, 2)[0]
 	assert.Assert(t, !s.OK)
 	assert.Equal(t, s.Error, "HTTP 500 Internal Server Error: [-]etcd failed: reason withheld; [-]poststarthook/rbac failed: not finished")
 }

@@ -99,3 +99,6 @@ func rcodeName(rcode int) string {
 	}
 	return fmt.Sprintf("RCODE%d", rcode)
 }
+
+// Timing returns the interval and timeout the probe runs at, defaults applied.
+func (p *DNS) Timing() Timing { return Timing{Interval: p.cfg.Interval, Timeout: p.cfg.Timeout} }

@@ -100,7 +100,7 @@ func TestFollowAgentDropsASilentStream(t *testing.T) {
 	defer cancel()
 	var got []Sample
 	timing := followTiming{retryFirst: 10 * time.Millisecond, retryMax: 10 * time.Millisecond, idle: 300 * time.Millisecond}
-	err = followAgent(ctx, client, "gameday", "agent", func(s Sample) {
+	err = followAgent(ctx, client, "gameday", "agent", nil, func(s Sample) {
 		got = append(got, s)
 		if len(got) == 2 {
 			cancel()
@@ -109,4 +109,27 @@ func TestFollowAgentDropsASilentStream(t *testing.T) {
 	assert.NilError(t, err)
 	assert.DeepEqual(t, got, []Sample{first, second})
 	assert.Equal(t, calls.Load(), int32(2))
+}
+
+// TestAgentProbesRunAtTheirOwnTiming checks that the probes the agent runs get each target's
+// own interval and timeout, not one shared schedule.
+func TestAgentProbesRunAtTheirOwnTiming(t *testing.T) {
+	t.Parallel()
+	cfg, err := ParseAgentArgs([]string{
+		"--http=fast=http://10.96.0.20/,interval=250ms,timeout=1s", "--http=inherit=http://10.96.0.20/",
+		"--dns=dns=x.test@10.96.0.10,interval=5s,timeout=500ms", "--interval=1s", "--timeout=2s",
+	})
+	assert.NilError(t, err)
+	probes, err := cfg.probes()
+	assert.NilError(t, err)
+	got := map[string]Timing{}
+	for _, p := range probes {
+		got[p.Name()] = p.(interface{ Timing() Timing }).Timing()
+	}
+	assert.DeepEqual(t, got, map[string]Timing{
+		"fast":    {Interval: 250 * time.Millisecond, Timeout: time.Second},
+		"inherit": {Interval: time.Second, Timeout: 2 * time.Second},
+		"dns":     {Interval: 5 * time.Second, Timeout: 500 * time.Millisecond},
+	})
+	assert.DeepEqual(t, got, cfg.Timings())
 }

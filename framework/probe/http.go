@@ -139,3 +139,6 @@ func validateHTTPURL(raw string) error {
 	}
 	return nil
 }
+
+// Timing returns the interval and timeout the probe runs at, defaults applied.
+func (p *HTTP) Timing() Timing { return Timing{Interval: p.cfg.Interval, Timeout: p.cfg.Timeout} }

@@ -14,19 +14,22 @@ const (
 	DefaultTimeout  = time.Second
 )
 
-// OverranError is the Error of the failing Sample recorded for each scheduled attempt that
-// was skipped because the previous attempt was still running.
+// OverranError was the Error of a failing Sample that older versions recorded for each
+// scheduled attempt skipped because the previous attempt was still running. Probes no longer
+// emit it (a skipped slot emits nothing); readers of old samples treat it as no data.
 const OverranError = "probe attempt overran"
 
 // Probe measures one service level indicator.
 type Probe interface {
 	// Name is the probe's name from the scenario; every Sample it emits carries it.
 	Name() string
-	// Run makes one attempt every interval until ctx ends and passes each outcome to emit.
-	// Attempts never overlap: a scheduled attempt that falls while the previous one is still
-	// running is skipped and emitted as a failure with Error OverranError, so the schedule
-	// never slips by more than one interval. An attempt cut short because ctx ended is not
-	// emitted. Run returns nil when ctx ends and an error only for an invalid probe.
+	// Run makes one attempt every interval until ctx ends and emits exactly one Sample per
+	// attempt: a slow attempt that succeeds is one OK Sample with its whole Latency. Attempts
+	// never overlap: the first slot that falls while an attempt is still running is served
+	// as soon as it ends, later ones are skipped and emit nothing (a gap in the samples,
+	// which scoring counts as no data, never as failures), so the schedule never slips by
+	// more than one interval. An attempt cut short because ctx ended is not emitted. Run
+	// returns nil when ctx ends and an error only for an invalid probe.
 	Run(ctx context.Context, emit func(Sample)) error
 }
 
@@ -66,8 +69,8 @@ func RunAll(ctx context.Context, probes []Probe, emit func(Sample)) error {
 type attemptFunc func(ctx context.Context) error
 
 // runSchedule is the loop behind every probe's Run: an attempt at start and then at every
-// tick of a fixed-rate ticker, each bounded by timeout. Slots missed while an attempt ran
-// long are emitted as OverranError failures timestamped at the slot.
+// tick of a fixed-rate ticker, each bounded by timeout, one Sample per attempt. Slots missed
+// while an attempt ran long emit nothing.
 func runSchedule(ctx context.Context, name string, interval, timeout time.Duration, attempt attemptFunc, emit func(Sample)) error {
 	if interval <= 0 {
 		return fmt.Errorf("interval must be positive, got %s", interval)
@@ -75,11 +78,10 @@ func runSchedule(ctx context.Context, name string, interval, timeout time.Durati
 	if timeout <= 0 {
 		return fmt.Errorf("timeout must be positive, got %s", timeout)
 	}
-	// start is taken before the ticker is created, so tick k never fires before start+k*interval.
-	start := time.Now()
+	// The ticker keeps at most one tick waiting: a slot that fell during a long attempt is
+	// served when the attempt ends, and the ticks dropped meanwhile are the skipped slots.
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
-	var slot int64
 	for {
 		if !runAttempt(ctx, name, timeout, attempt, emit) {
 			return nil
@@ -92,14 +94,6 @@ func runSchedule(ctx context.Context, name string, interval, timeout time.Durati
 				return nil
 			}
 		}
-		due := int64(time.Since(start) / interval)
-		if due <= slot {
-			due = slot + 1
-		}
-		for missed := slot + 1; missed < due; missed++ {
-			emit(Sample{Probe: name, At: start.Add(time.Duration(missed) * interval), Error: OverranError})
-		}
-		slot = due
 	}
 }
 

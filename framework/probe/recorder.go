@@ -3,6 +3,7 @@ package probe
 import (
 	"slices"
 	"sync"
+	"time"
 )
 
 // Recorder collects the samples of many probes. It is safe for concurrent use, so its Emit
@@ -10,7 +11,8 @@ import (
 // show live progress. The zero value is ready to use.
 type Recorder struct {
 	mu      sync.Mutex
-	byProbe map[string][]Sample // each slice kept sorted by At
+	byProbe map[string][]Sample  // each slice kept sorted by At
+	arrived map[string]time.Time // harness time of each probe's latest Emit
 }
 
 // Emit records s. Pass it as the emit function of a probe: probe.Run(ctx, rec.Emit).
@@ -19,7 +21,9 @@ func (r *Recorder) Emit(s Sample) {
 	defer r.mu.Unlock()
 	if r.byProbe == nil {
 		r.byProbe = make(map[string][]Sample)
+		r.arrived = make(map[string]time.Time)
 	}
+	r.arrived[s.Probe] = time.Now()
 	list := r.byProbe[s.Probe]
 	// Samples almost always arrive in order: search back from the end.
 	i := len(list)
@@ -68,4 +72,24 @@ func (r *Recorder) Last(probe string) (Sample, bool) {
 		return Sample{}, false
 	}
 	return list[len(list)-1], true
+}
+
+// Shift moves every sample of one probe by d, for example from the agent's clock to the
+// harness clock (see ClockEstimate). The order is unchanged.
+func (r *Recorder) Shift(probe string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.byProbe[probe] {
+		r.byProbe[probe][i].At = r.byProbe[probe][i].At.Add(d)
+	}
+}
+
+// LastArrival returns when, by the harness clock, the latest sample of one probe was
+// recorded (whatever its own time says), and false when it has none yet. A stream that
+// has stalled shows as an old LastArrival however recent its samples' times are.
+func (r *Recorder) LastArrival(probe string) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.arrived[probe]
+	return t, ok
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"gotest.tools/v3/assert"
@@ -65,4 +66,40 @@ func TestRecorderConcurrentUse(t *testing.T) {
 			assert.Assert(t, !list[i].At.Before(list[i-1].At), "%s not sorted at %d", name, i)
 		}
 	}
+}
+
+func TestRecorderShift(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	var rec probe.Recorder
+	rec.Emit(probe.Sample{Probe: "agent", At: base, OK: true})
+	rec.Emit(probe.Sample{Probe: "agent", At: base.Add(time.Second)})
+	rec.Emit(probe.Sample{Probe: "harness", At: base, OK: true})
+	rec.Shift("agent", -1500*time.Millisecond)
+	rec.Shift("absent", time.Second) // a probe without samples: nothing to do
+	assert.DeepEqual(t, rec.Samples("agent"), []probe.Sample{
+		{Probe: "agent", At: base.Add(-1500 * time.Millisecond), OK: true},
+		{Probe: "agent", At: base.Add(-500 * time.Millisecond)},
+	})
+	assert.DeepEqual(t, rec.Samples("harness"), []probe.Sample{{Probe: "harness", At: base, OK: true}})
+	assert.DeepEqual(t, rec.Probes(), []string{"agent", "harness"})
+}
+
+func TestRecorderLastArrival(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var rec probe.Recorder
+		_, ok := rec.LastArrival("a")
+		assert.Assert(t, !ok)
+		start := time.Now()
+		old := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC) // a sample's own time does not matter
+		rec.Emit(probe.Sample{Probe: "a", At: old})
+		time.Sleep(3 * time.Second)
+		rec.Emit(probe.Sample{Probe: "b", At: old})
+		got, ok := rec.LastArrival("a")
+		assert.Assert(t, ok)
+		assert.Equal(t, got, start)
+		got, _ = rec.LastArrival("b")
+		assert.Equal(t, got, start.Add(3*time.Second))
+	})
 }

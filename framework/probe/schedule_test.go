@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"testing"
@@ -38,6 +39,7 @@ func TestRunScheduleTiming(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name      string
+		interval  time.Duration // 0 means one second
 		timeout   time.Duration
 		durations []time.Duration
 		want      []sampleAt
@@ -53,16 +55,15 @@ func TestRunScheduleTiming(t *testing.T) {
 			},
 		},
 		{
-			// The attempt at 1s runs until 3.5s: the slot at 2s is recorded as overran, the
-			// next attempt starts at 3.5s (less than one interval late), then the schedule
-			// is back on the whole seconds.
-			name:      "a slow attempt skips slots and records them",
+			// The attempt at 1s runs until 3.5s: the slot at 2s is skipped and emits nothing,
+			// the slot at 3s is served at 3.5s (less than one interval late), then the
+			// schedule is back on the whole seconds.
+			name:      "a slow attempt skips slots without a sample",
 			timeout:   10 * time.Second,
 			durations: []time.Duration{100 * time.Millisecond, 2500 * time.Millisecond, 100 * time.Millisecond},
 			want: []sampleAt{
 				{At: 0, OK: true, Latency: 100 * time.Millisecond},
 				{At: time.Second, OK: true, Latency: 2500 * time.Millisecond},
-				{At: 2 * time.Second, Error: OverranError},
 				{At: 3500 * time.Millisecond, OK: true, Latency: 100 * time.Millisecond},
 				{At: 4 * time.Second, OK: true, Latency: 100 * time.Millisecond},
 			},
@@ -78,15 +79,42 @@ func TestRunScheduleTiming(t *testing.T) {
 		},
 		{
 			// The slot at 1s is served late, at 1.5s; that attempt runs until 3s, so the
-			// slot at 2s is skipped and the next attempt is back on time at 3s.
+			// slot at 2s is skipped (no sample) and the next attempt is back on time at 3s.
 			name:      "a timeout longer than the interval serves late, then skips",
 			timeout:   1500 * time.Millisecond,
 			durations: []time.Duration{time.Hour},
 			want: []sampleAt{
 				{At: 0, Latency: 1500 * time.Millisecond, Error: context.DeadlineExceeded.Error()},
 				{At: 1500 * time.Millisecond, Latency: 1500 * time.Millisecond, Error: context.DeadlineExceeded.Error()},
-				{At: 2 * time.Second, Error: OverranError},
 				{At: 3 * time.Second, Latency: 1500 * time.Millisecond, Error: context.DeadlineExceeded.Error()},
+			},
+		},
+		{
+			// The demo's case: a 1s timeout at a 250ms interval is one failure per attempt,
+			// not four; the slots at 250, 500 and 750 ms are one served late (at 1s) and
+			// two skipped without a sample.
+			name:      "a timeout of four intervals is one failure, not four",
+			interval:  250 * time.Millisecond,
+			timeout:   time.Second,
+			durations: []time.Duration{time.Hour},
+			want: []sampleAt{
+				{At: 0, Latency: time.Second, Error: context.DeadlineExceeded.Error()},
+				{At: time.Second, Latency: time.Second, Error: context.DeadlineExceeded.Error()},
+				{At: 2 * time.Second, Latency: time.Second, Error: context.DeadlineExceeded.Error()},
+			},
+		},
+		{
+			// A slow success is one OK sample with its latency; the slot at 250ms is served
+			// at 600ms, the one at 500ms is skipped, then the schedule is back on time.
+			name:      "a slow success is one OK sample with its latency",
+			interval:  250 * time.Millisecond,
+			timeout:   time.Second,
+			durations: []time.Duration{600 * time.Millisecond, 100 * time.Millisecond},
+			want: []sampleAt{
+				{At: 0, OK: true, Latency: 600 * time.Millisecond},
+				{At: 600 * time.Millisecond, OK: true, Latency: 100 * time.Millisecond},
+				{At: 750 * time.Millisecond, OK: true, Latency: 100 * time.Millisecond},
+				{At: time.Second, OK: true, Latency: 100 * time.Millisecond},
 			},
 		},
 	}
@@ -105,7 +133,8 @@ func TestRunScheduleTiming(t *testing.T) {
 						cancel()
 					}
 				}
-				err := runSchedule(ctx, "p", time.Second, tc.timeout, scriptedAttempt(tc.durations...), emit)
+				interval := cmp.Or(tc.interval, time.Second)
+				err := runSchedule(ctx, "p", interval, tc.timeout, scriptedAttempt(tc.durations...), emit)
 				assert.NilError(t, err)
 				assert.DeepEqual(t, got, tc.want)
 			})

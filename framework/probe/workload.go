@@ -104,3 +104,6 @@ func NewClientset(restConfig *rest.Config) (*kubernetes.Clientset, error) {
 	}
 	return cs, nil
 }
+
+// Timing returns the interval and timeout the probe runs at, defaults applied.
+func (p *Workload) Timing() Timing { return Timing{Interval: p.cfg.Interval, Timeout: p.cfg.Timeout} }

@@ -236,65 +236,6 @@ func probeKind(p scenario.Probe) string {
 	}
 }
 
-// buildProbes turns the scenario's SLOs into the agent's configuration (in-cluster
-// probes) and the probes the harness runs itself.
-func (r *run) buildProbes(ctx context.Context) (probe.AgentConfig, []probe.Probe, error) {
-	var agent probe.AgentConfig
-	var harness []probe.Probe
-	interval, timeout := time.Duration(0), time.Duration(0)
-	for _, slo := range r.sc.Spec.SLOs {
-		if interval == 0 || slo.Interval < interval {
-			interval = slo.Interval
-		}
-		timeout = max(timeout, slo.Timeout)
-		p := slo.Probe
-		switch {
-		case p.HTTP != nil && p.HTTP.From == scenario.FromNodeNetwork:
-			url, err := r.nodePortURL(ctx, p.HTTP)
-			if err != nil {
-				return agent, nil, fmt.Errorf("slo %s: %w", slo.Name, err)
-			}
-			hp, err := probe.NewHTTP(probe.HTTPConfig{Name: slo.Name, URL: url, Interval: slo.Interval, Timeout: slo.Timeout})
-			if err != nil {
-				return agent, nil, err
-			}
-			harness = append(harness, hp)
-			r.progress.Printf("probe %s: GET %s from the harness through node %s", slo.Name, url, r.vantage)
-		case p.HTTP != nil:
-			url, err := r.clusterIPURL(ctx, p.HTTP)
-			if err != nil {
-				return agent, nil, fmt.Errorf("slo %s: %w", slo.Name, err)
-			}
-			agent.HTTP = append(agent.HTTP, probe.AgentHTTPTarget{Name: slo.Name, URL: url})
-			r.progress.Printf("probe %s: GET %s from the agent on %s", slo.Name, url, r.vantage)
-		case p.DNS != nil:
-			server, err := r.clusterDNS(ctx)
-			if err != nil {
-				return agent, nil, fmt.Errorf("slo %s: %w", slo.Name, err)
-			}
-			agent.DNS = append(agent.DNS, probe.AgentDNSTarget{Name: slo.Name, Host: p.DNS.Name, Server: server})
-			r.progress.Printf("probe %s: resolve %s at %s from the agent on %s", slo.Name, p.DNS.Name, server, r.vantage)
-		case p.APIServer != nil:
-			ap, err := probe.NewAPIServer(probe.APIServerConfig{Name: slo.Name, Config: r.cluster.REST, Path: p.APIServer.Path, Interval: slo.Interval, Timeout: slo.Timeout})
-			if err != nil {
-				return agent, nil, err
-			}
-			harness = append(harness, ap)
-			r.progress.Printf("probe %s: GET %s%s from the harness", slo.Name, r.cluster.REST.Host, p.APIServer.Path)
-		case p.Workload != nil:
-			ns, name, _ := strings.Cut(p.Workload.Deployment, "/")
-			wp, err := probe.NewWorkload(probe.WorkloadConfig{Name: slo.Name, Client: r.client, Namespace: ns, Deployment: name, Interval: slo.Interval, Timeout: slo.Timeout})
-			if err != nil {
-				return agent, nil, err
-			}
-			harness = append(harness, wp)
-			r.progress.Printf("probe %s: deployment %s ready replicas, through the API server", slo.Name, p.Workload.Deployment)
-		}
-	}
-	agent.Interval, agent.Timeout = interval, timeout
-	return agent, harness, nil
-}
-
 // clusterIPURL is the Service's ClusterIP address: the agent's HTTP probes do not
 // depend on cluster DNS, which a DNS fault may break.
 func (r *run) clusterIPURL(ctx context.Context, h *scenario.HTTPProbe) (string, error) {
@@ -410,36 +351,4 @@ func AgentPodName(runID string) string {
 		}
 		return '-'
 	}, runID)
-}
-
-// drainAgent waits (at most limit) until the agent's samples taken before now have
-// arrived through its log stream, so the last seconds of a run are not lost.
-func (r *run) drainAgent(pod string, limit time.Duration) {
-	if pod == "" {
-		return
-	}
-	stopAt := time.Now()
-	deadline := stopAt.Add(limit)
-	for time.Now().Before(deadline) {
-		behind := false
-		for _, slo := range r.sc.Spec.SLOs {
-			if !r.fromAgent(slo) {
-				continue
-			}
-			last, ok := r.recorder.Last(slo.Name)
-			if !ok || last.At.Add(slo.Interval+slo.Timeout).Before(stopAt) {
-				behind = true
-			}
-		}
-		if !behind {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// fromAgent reports whether an SLO is probed by the in-cluster agent.
-func (r *run) fromAgent(slo scenario.SLO) bool {
-	p := slo.Probe
-	return p.DNS != nil || (p.HTTP != nil && p.HTTP.From != scenario.FromNodeNetwork)
 }
