@@ -69,10 +69,12 @@ func (r *run) prepare(ctx context.Context, abort context.CancelCauseFunc) (func(
 	probeCtx, stopProbes := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	var agentPod string
+	var clock *probe.AgentClock
 	stop := func() {
-		r.drainAgent(agentPod, 5*time.Second)
+		r.drainAgentClock(agentPod, clock, 5*time.Second)
 		stopProbes()
 		wg.Wait()
+		r.agentClock = r.correctAgentClock(clock) // the follower has stopped
 		if agentPod != "" {
 			dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -83,10 +85,12 @@ func (r *run) prepare(ctx context.Context, abort context.CancelCauseFunc) (func(
 	if err != nil {
 		return stop, err
 	}
+	r.timings = probeTimings(agentCfg, harness)
 	if len(agentCfg.HTTP)+len(agentCfg.DNS) > 0 {
 		if err := applier.Apply(ctx, []*unstructured.Unstructured{namespaceObject(AgentNamespace)}); err != nil {
 			return stop, err
 		}
+		clock = probe.NewAgentClock(time.Now()) // the agent writes nothing before its pod exists
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		agentPod, err = probe.DeployAgent(dctx, r.client, probe.AgentDeployment{
 			Namespace: AgentNamespace, Name: AgentPodName(r.id), Image: r.opts.AgentImage,
@@ -100,7 +104,7 @@ func (r *run) prepare(ctx context.Context, abort context.CancelCauseFunc) (func(
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = probe.FollowAgent(probeCtx, r.client, AgentNamespace, agentPod, r.emit)
+			_ = probe.FollowAgentWithClock(probeCtx, r.client, AgentNamespace, agentPod, clock, r.emit)
 		}()
 	}
 	for _, p := range harness {

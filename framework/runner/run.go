@@ -38,6 +38,10 @@ type run struct {
 
 	recorder *probe.Recorder
 	vantage  string // node the agent runs on and node-network probes target
+	// timings is the interval and timeout each SLO's probe runs at (probeTimings).
+	timings map[string]probe.Timing
+	// agentClock is the agent clock's estimate, set when the probes stop.
+	agentClock *reports.AgentClock
 
 	mu           sync.Mutex
 	windows      []score.Window

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -36,11 +37,14 @@ func (r *run) fill(ctx context.Context, rep *reports.Report) {
 		}
 	}
 	rep.Cluster = r.clusterInfo(ctx)
+	rep.AgentClock = r.agentClock
 
 	scored := map[string]sloScore{}
 	for _, slo := range r.sc.Spec.SLOs {
 		samples := r.recorder.Samples(slo.Name)
 		opts := scoreOptions(slo, r.sc.Spec.Scoring)
+		opts.Interval = cmp.Or(r.timings[slo.Name].Interval, opts.Interval)
+		opts.Timeout = cmp.Or(r.timings[slo.Name].Timeout, opts.Timeout)
 		res := score.Compute(samples, windows, opts)
 		scored[slo.Name] = sloScore{result: res, samples: samples, opts: opts}
 		rep.SLOs = append(rep.SLOs, reports.SLO{
@@ -48,7 +52,8 @@ func (r *run) fill(ctx context.Context, rep *reports.Report) {
 			Probe:         reports.Probe{Name: slo.Name, Kind: probeKind(slo.Probe), Path: r.probePath(slo)},
 			Objective:     slo.Objective,
 			HealthyWindow: r.sc.Spec.Scoring.HealthyWindow,
-			Interval:      slo.Interval,
+			Interval:      opts.Interval, // what ran (probeTimings), else the scenario's
+			Timeout:       opts.Timeout,
 			Period:        opts.Period,
 			LatencyMax:    opts.LatencyMax,
 			Result:        res,
