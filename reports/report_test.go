@@ -29,6 +29,7 @@ func TestGolden(t *testing.T) {
 		{name: "failed", report: exampleReport()},
 		{name: "aborted", report: abortedReport()},
 		{name: "error", report: errorReport()},
+		{name: "drill", report: drillReport()},
 	}
 	renderers := []struct {
 		ext    string
