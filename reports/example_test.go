@@ -54,7 +54,7 @@ func exampleReport() *reports.Report {
 	}
 	web := probeRun("web", webOpts.Interval, 300*time.Second, webFailing, between(200*time.Second, 205*time.Second))
 
-	apiOpts := score.Options{Objective: 0.999, HealthyWindow: 5 * time.Second, Interval: time.Second}
+	apiOpts := score.Options{Objective: 0.999, HealthyWindow: 5 * time.Second, Interval: time.Second, Timeout: 2 * time.Second}
 	api := probeRun("api", apiOpts.Interval, 300*time.Second, never, never)
 
 	webResult := score.Compute(web, faults, webOpts)
@@ -87,10 +87,11 @@ func exampleReport() *reports.Report {
 	r.SLOs = []reports.SLO{
 		{
 			Name:          "web-available",
-			Probe:         reports.Probe{Name: "web", Kind: "http", Path: "harness → kind node network → NodePort 30080 → kube-proxy → pod"},
+			Probe:         reports.Probe{Name: "web", Kind: "http", Path: "agent pod on gameday-control-plane → kube-proxy → ClusterIP of web → pod"},
 			Objective:     webOpts.Objective,
 			HealthyWindow: webOpts.HealthyWindow,
 			Interval:      webOpts.Interval,
+			Timeout:       webOpts.Timeout,
 			Period:        webOpts.Period,
 			LatencyMax:    webOpts.LatencyMax,
 			Result:        webResult,
@@ -102,6 +103,7 @@ func exampleReport() *reports.Report {
 			Objective:     apiOpts.Objective,
 			HealthyWindow: apiOpts.HealthyWindow,
 			Interval:      apiOpts.Interval,
+			Timeout:       apiOpts.Timeout,
 			Period:        score.DefaultPeriod,
 			Result:        apiResult,
 			Samples:       reports.CompactSamples(api),
@@ -123,6 +125,13 @@ func exampleReport() *reports.Report {
 		{What: "endpointRemoved", At: since(102 * time.Second), Source: "endpointslice/web-abc12",
 			Step: "stop-worker", After: durationPtr(42 * time.Second)},
 	}
+	r.Figures = []reports.Figure{
+		{Name: "injectionTime", Step: "stop-worker", Value: 1.5, Unit: reports.UnitSeconds, At: since(61500 * time.Millisecond),
+			Detail: "from the first change to the action in effect"},
+	}
+	// The web SLO is probed by the in-cluster agent, whose node clock ran 1.2 s ahead.
+	r.AgentClock = &reports.AgentClock{OffsetNs: -1234 * time.Millisecond, UncertaintyNs: 18 * time.Millisecond,
+		Heartbeats: 300, Lines: 1480}
 	r.Logs = []reports.Log{
 		{What: "kubelet on gameday-worker2", Path: "logs/gameday-worker2/kubelet.log"},
 		{What: "web pods", Path: "logs/pods/web.log"},
@@ -155,5 +164,56 @@ func errorReport() *reports.Report {
 	r.Outcome = reports.OutcomeError
 	r.Error = `create cluster "gameday": docker: Cannot connect to the Docker daemon`
 	r.Cluster = reports.Cluster{Name: "gameday", Provider: "kind"}
+	return r
+}
+
+// drillReport is a passed restore drill: three phases, each with its own duration, after
+// a fault step, probed by the in-cluster agent whose clock offset has no lower bound.
+func drillReport() *reports.Report {
+	faults := []score.Window{
+		{Name: "lose-worker", Start: since(10 * time.Second), Effective: since(12 * time.Second), End: since(30 * time.Second)},
+		{Name: "restore", Start: since(30 * time.Second), Effective: since(75 * time.Second), End: since(75 * time.Second)},
+	}
+	opts := score.Options{Objective: 0.95, HealthyWindow: 5 * time.Second, Interval: time.Second, Timeout: 500 * time.Millisecond}
+	dns := probeRun("dns", opts.Interval, 90*time.Second, between(13*time.Second, 16*time.Second), never)
+
+	r := reports.New()
+	r.RunID = "20260314-120000-restore-drill-b4c5"
+	r.Scenario = reports.Scenario{Name: "restore-drill", File: "scenarios/restore-drill.yaml"}
+	r.Start, r.End = runStart, since(90*time.Second)
+	r.Outcome = reports.OutcomePassed
+	r.Cluster = reports.Cluster{Name: "gameday", Provider: "kind", KubernetesVersion: "v1.33.1", Nodes: []reports.Node{
+		{Name: "gameday-control-plane", Roles: []string{"control-plane"}}, {Name: "gameday-worker"}, {Name: "gameday-worker2"},
+	}}
+	r.Steps = []reports.Step{
+		{Name: "lose-worker", Kind: "nodeLoss", Start: since(10 * time.Second), End: since(30 * time.Second),
+			Targets: []string{"node/gameday-worker"}, Reverted: true},
+		{Name: "restore", Kind: "restoreDrill", Start: since(30 * time.Second), End: since(75 * time.Second),
+			Targets: []string{"namespace/shop"}},
+	}
+	r.SLOs = []reports.SLO{{
+		Name:          "cluster-dns",
+		Probe:         reports.Probe{Name: "dns", Kind: "dns", Path: "agent pod on gameday-control-plane → kube-dns ClusterIP → CoreDNS pods"},
+		Objective:     opts.Objective,
+		HealthyWindow: opts.HealthyWindow,
+		Interval:      opts.Interval,
+		Timeout:       opts.Timeout,
+		Period:        score.DefaultPeriod,
+		Result:        score.Compute(dns, faults, opts),
+		Samples:       reports.CompactSamples(dns),
+	}}
+	r.Figures = []reports.Figure{
+		{Name: "injectionTime", Step: "lose-worker", Value: 2, Unit: reports.UnitSeconds, At: since(12 * time.Second),
+			Detail: "from the first change to the action in effect"},
+		{Name: "phaseDuration", Step: "restore", Target: "phase/backup", Value: 12.4, Unit: reports.UnitSeconds,
+			At: since(42400 * time.Millisecond), Detail: "from the phase's journaled start to its end"},
+		{Name: "phaseDuration", Step: "restore", Target: "phase/delete", Value: 3.1, Unit: reports.UnitSeconds,
+			At: since(45500 * time.Millisecond), Detail: "from the phase's journaled start to its end"},
+		{Name: "phaseDuration", Step: "restore", Target: "phase/restore", Value: 29.5, Unit: reports.UnitSeconds,
+			At: since(75 * time.Second), Detail: "from the phase's journaled start to its end"},
+		{Name: "injectionTime", Step: "restore", Value: 45, Unit: reports.UnitSeconds, At: since(75 * time.Second),
+			Detail: "from the first change to the action in effect (a drill: to its last phase's end)"},
+	}
+	r.AgentClock = &reports.AgentClock{OffsetNs: 3 * time.Millisecond, UncertaintyNs: -1, Heartbeats: 45, Lines: 135}
 	return r
 }

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -208,4 +209,77 @@ func objective(slo SLO) string {
 		s += ", ≤ " + formatDuration(slo.LatencyMax)
 	}
 	return s
+}
+
+// interval is how often an SLO's probe ran and how long one attempt could take, as it
+// ran: "every 250ms, timeout 1s"; reports written before the timeout was recorded show
+// only the interval.
+func interval(slo SLO) string {
+	s := "every " + formatDuration(slo.Interval)
+	if slo.Timeout > 0 {
+		s += ", timeout " + formatDuration(slo.Timeout)
+	}
+	return s
+}
+
+// signedDuration is a duration to the millisecond with its sign: "+1.5s", "-40ms", "0s".
+func signedDuration(d time.Duration) string {
+	d = d.Round(time.Millisecond)
+	if d > 0 {
+		return "+" + d.String()
+	}
+	return d.String()
+}
+
+// agentClock is the one line that says how the agent's sample times were moved onto
+// the harness clock, or "" when no agent clock was estimated. The uncertainty is
+// one-sided: the true offset lies between offset - uncertainty and offset.
+func agentClock(c *AgentClock) string {
+	if c == nil {
+		return ""
+	}
+	bound := "uncertainty unknown"
+	if c.UncertaintyNs >= 0 {
+		bound = fmt.Sprintf("uncertainty %s: the true offset lies between %s and %s",
+			c.UncertaintyNs.Round(time.Millisecond), signedDuration(c.OffsetNs-c.UncertaintyNs), signedDuration(c.OffsetNs))
+	}
+	return fmt.Sprintf("Agent sample times were corrected by %s onto the harness clock (%s; estimated from %d lines, %d of them heartbeats).",
+		signedDuration(c.OffsetNs), bound, c.Lines, c.Heartbeats)
+}
+
+// figureValue is a figure's value in its unit: "12.4s", "250ms", "99.00%", "3". Durations
+// keep a tenth of a second at any length: a figure is a measurement, not a summary.
+func figureValue(f Figure) string {
+	switch f.Unit {
+	case UnitSeconds:
+		d := time.Duration(f.Value * float64(time.Second))
+		if d < time.Second && d > -time.Second {
+			return d.Round(time.Millisecond).String()
+		}
+		return d.Round(100 * time.Millisecond).String()
+	case UnitRatio, UnitCount, "":
+		return formatValue(f.Value, f.Unit)
+	default:
+		return fmt.Sprintf("%g %s", f.Value, f.Unit)
+	}
+}
+
+// figuresByStep orders figures by the position of their step in the timeline, keeping
+// the order actions reported them in within a step; figures of steps not in the
+// timeline follow, in order of first appearance.
+func figuresByStep(r *Report) []Figure {
+	rank := make(map[string]int, len(r.Steps))
+	for i, s := range r.Steps {
+		if _, seen := rank[s.Name]; !seen {
+			rank[s.Name] = i
+		}
+	}
+	for _, f := range r.Figures {
+		if _, seen := rank[f.Step]; !seen {
+			rank[f.Step] = len(rank) + len(r.Steps)
+		}
+	}
+	sorted := slices.Clone(r.Figures)
+	slices.SortStableFunc(sorted, func(a, b Figure) int { return rank[a.Step] - rank[b.Step] })
+	return sorted
 }

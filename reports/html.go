@@ -34,6 +34,10 @@ var htmlTemplate = template.Must(template.New("report.html").Funcs(template.Func
 	"after":     observationAfter,
 	"nodes":     nodeSummary,
 	"join":      strings.Join,
+	"interval":  interval,
+	"clock":     agentClock,
+	"value":     figureValue,
+	"figures":   figuresByStep,
 }).Parse(htmlTemplateText))
 
 // htmlSLO is an SLO with its chart.

@@ -29,7 +29,8 @@ func mdLines(lines []string) string {
 }
 
 // Markdown renders the report as GitHub-flavoured markdown that fits a CI job
-// summary: a verdict line, SLO and expectation tables and the step timeline.
+// summary: a verdict line, SLO and expectation tables, the step timeline and the
+// figures the actions measured.
 func Markdown(r *Report) ([]byte, error) {
 	r = redacted(r)
 	var b strings.Builder
@@ -51,27 +52,30 @@ func Markdown(r *Report) ([]byte, error) {
 
 	if len(r.SLOs) > 0 {
 		p("### SLOs\n\n")
-		p("| | SLO | Probe | Objective | Availability | Bad attempts | Budget used | Burn rate | Disruption |\n")
-		p("|---|---|---|---|---|---|---|---|---|\n")
+		p("| | SLO | Probe | Ran | Objective | Availability | Bad attempts | Budget used | Burn rate | Disruption |\n")
+		p("|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, slo := range r.SLOs {
 			res := slo.Result
-			p("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", passIcon(res.Passed), md(slo.Name),
-				md(slo.Probe.Kind+" via "+slo.Probe.Path), md(objective(slo)), percent(res.Availability),
+			p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", passIcon(res.Passed), md(slo.Name),
+				md(slo.Probe.Kind+" via "+slo.Probe.Path), md(interval(slo)), md(objective(slo)), percent(res.Availability),
 				md(badAttempts(res)), md(budgetUsed(slo)), burnRate(res.BurnRate), fmt.Sprintf("%.1fs", res.DisruptionSeconds))
 		}
 		p("\n")
-		if hasFaults(r.SLOs) {
-			p("### Faults\n\n")
-			p("| SLO | Step | Outcome | Injection | MTTD | MTTR | Flaps | Burn rate |\n")
-			p("|---|---|---|---|---|---|---|---|\n")
-			for _, slo := range r.SLOs {
-				for _, f := range slo.Result.Faults {
-					p("| %s | %s | %s | %s | %s | %s | %d | %s |\n", md(slo.Name), md(f.Window.Name), md(outcome(f)),
-						injection(f), orDash(f.MTTD), orDash(f.MTTR), f.Flaps, burnRate(f.BurnRate))
-				}
+	}
+	if line := agentClock(r.AgentClock); line != "" {
+		p("%s\n\n", md(line))
+	}
+	if hasFaults(r.SLOs) {
+		p("### Faults\n\n")
+		p("| SLO | Step | Outcome | Injection | MTTD | MTTR | Flaps | Burn rate |\n")
+		p("|---|---|---|---|---|---|---|---|\n")
+		for _, slo := range r.SLOs {
+			for _, f := range slo.Result.Faults {
+				p("| %s | %s | %s | %s | %s | %s | %d | %s |\n", md(slo.Name), md(f.Window.Name), md(outcome(f)),
+					injection(f), orDash(f.MTTD), orDash(f.MTTR), f.Flaps, burnRate(f.BurnRate))
 			}
-			p("\n")
 		}
+		p("\n")
 	}
 
 	if len(r.Expectations) > 0 {
@@ -96,6 +100,16 @@ func Markdown(r *Report) ([]byte, error) {
 			}
 			p("| %s | %s | %s | %s | %s | %s | %s |\n", offset(r.Start, s.Start), md(s.Name), md(s.Kind),
 				span(s.Start, s.End), mdLines(s.Targets), reverted, md(s.Error))
+		}
+		p("\n")
+	}
+
+	if len(r.Figures) > 0 {
+		p("### Figures\n\n")
+		p("| Step | Figure | Target | Value | Detail |\n")
+		p("|---|---|---|---|---|\n")
+		for _, f := range figuresByStep(r) {
+			p("| %s | %s | %s | %s | %s |\n", md(f.Step), md(f.Name), md(f.Target), md(figureValue(f)), md(f.Detail))
 		}
 		p("\n")
 	}

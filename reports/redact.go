@@ -72,6 +72,10 @@ func redacted(r *Report) *Report {
 	for i := range c.Observations {
 		c.Observations[i].Detail = Redact(c.Observations[i].Detail)
 	}
+	c.Figures = slices.Clone(c.Figures) // left nil when empty: the field is optional
+	for i := range c.Figures {
+		c.Figures[i].Detail = Redact(c.Figures[i].Detail)
+	}
 	c.Logs = nonNil(c.Logs)
 	return &c
 }

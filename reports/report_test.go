@@ -29,6 +29,7 @@ func TestGolden(t *testing.T) {
 		{name: "failed", report: exampleReport()},
 		{name: "aborted", report: abortedReport()},
 		{name: "error", report: errorReport()},
+		{name: "drill", report: drillReport()},
 	}
 	renderers := []struct {
 		ext    string
@@ -349,6 +350,7 @@ func TestWriteRedactsEveryFormat(t *testing.T) {
 	r.Observations[0].Detail = "Bearer " + secret
 	r.SLOs[0].Result.Disruptions[0].FirstError = "token=" + secret
 	r.SLOs[0].Samples.Transitions[1].Error = "bearer " + secret
+	r.Figures[0].Detail = "measured with password=" + secret
 
 	dir := t.TempDir()
 	assert.NilError(t, reports.Write(dir, r))
@@ -358,6 +360,116 @@ func TestWriteRedactsEveryFormat(t *testing.T) {
 		assert.Check(t, !strings.Contains(string(data), secret), "%s leaks the secret", file)
 	}
 	assert.Equal(t, r.Error, "exec plugin: token: "+secret, "the caller's report is not modified")
+}
+
+// humanRenderers are the renderers people read; each must show everything the model holds.
+var humanRenderers = []struct {
+	name   string
+	render func(*reports.Report) ([]byte, error)
+}{
+	{name: "markdown", render: reports.Markdown},
+	{name: "html", render: reports.HTML},
+}
+
+// textOf is a rendering with the entities html/template writes decoded, so that one
+// check fits markdown and html.
+func textOf(page []byte) string {
+	return strings.NewReplacer("&#43;", "+", "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(string(page))
+}
+
+func TestRenderersShowFiguresGroupedByStep(t *testing.T) {
+	t.Parallel()
+	r := errorReport()
+	r.Steps = []reports.Step{{Name: "lose-node"}, {Name: "restore"}}
+	// Reported out of step order, as actions running side by side would.
+	r.Figures = []reports.Figure{
+		{Name: "phaseDuration", Step: "restore", Target: "phase/backup", Value: 12.4, Unit: reports.UnitSeconds, Detail: "backup phase"},
+		{Name: "injectionTime", Step: "lose-node", Value: 1.5, Unit: reports.UnitSeconds, Detail: "node stopped"},
+		{Name: "phaseDuration", Step: "restore", Target: "phase/restore", Value: 0.25, Unit: reports.UnitSeconds, Detail: "restore phase"},
+		{Name: "restoredObjects", Step: "unlisted", Value: 42, Unit: reports.UnitCount, Detail: "objects back"},
+	}
+	// Each figure's row, in the order the section lists them: by step, then as reported.
+	wantRows := [][]string{
+		{"lose-node", "injectionTime", "1.5s", "node stopped"},
+		{"restore", "phaseDuration", "phase/backup", "12.4s", "backup phase"},
+		{"restore", "phaseDuration", "phase/restore", "250ms", "restore phase"},
+		{"unlisted", "restoredObjects", "42", "objects back"},
+	}
+	for _, renderer := range humanRenderers {
+		t.Run(renderer.name, func(t *testing.T) {
+			t.Parallel()
+			page, err := renderer.render(r)
+			assert.NilError(t, err)
+			text := textOf(page)
+			section := strings.Index(text, "Figures")
+			assert.Assert(t, section >= 0, "no Figures section:\n%s", text)
+			at := section
+			for _, row := range wantRows {
+				line := rowContaining(text[at:], row[len(row)-1])
+				assert.Assert(t, line != "", "no row for %v after offset %d:\n%s", row, at, text[section:])
+				for _, cell := range row {
+					assert.Check(t, strings.Contains(line, cell), "row %q lacks %q", line, cell)
+				}
+				at += strings.Index(text[at:], line) + len(line)
+			}
+
+			r := errorReport()
+			page, err = renderer.render(r)
+			assert.NilError(t, err)
+			assert.Check(t, !strings.Contains(string(page), "Figures"), "a report without figures has a Figures section")
+		})
+	}
+}
+
+// rowContaining is the line of text that contains want, or "".
+func rowContaining(text, want string) string {
+	for line := range strings.SplitSeq(text, "\n") {
+		if strings.Contains(line, want) {
+			return line
+		}
+	}
+	return ""
+}
+
+func TestRenderersShowAgentClockAndProbeTiming(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		clock    *reports.AgentClock
+		timeout  time.Duration
+		want     []string
+		dontWant []string
+	}{
+		{name: "clock with uncertainty", timeout: time.Second,
+			clock: &reports.AgentClock{OffsetNs: -1234 * time.Millisecond, UncertaintyNs: 18 * time.Millisecond, Heartbeats: 7, Lines: 90},
+			want: []string{"corrected by -1.234s", "uncertainty 18ms", "between -1.252s and -1.234s", "90 lines, 7 of them heartbeats",
+				"every 250ms, timeout 1s"}},
+		{name: "clock without a lower bound", timeout: 2 * time.Second,
+			clock: &reports.AgentClock{OffsetNs: 3 * time.Millisecond, UncertaintyNs: -1, Heartbeats: 1, Lines: 2},
+			want:  []string{"corrected by +3ms", "uncertainty unknown", "2 lines, 1 of them heartbeats", "every 250ms, timeout 2s"}},
+		{name: "no agent, timeout not recorded",
+			want:     []string{"every 250ms"},
+			dontWant: []string{"Agent sample times", "timeout"}},
+	}
+	for _, tc := range tests {
+		for _, renderer := range humanRenderers {
+			t.Run(tc.name+"/"+renderer.name, func(t *testing.T) {
+				t.Parallel()
+				r := errorReport()
+				r.SLOs = []reports.SLO{{Name: "web", Probe: reports.Probe{Kind: "http"}, Interval: 250 * time.Millisecond, Timeout: tc.timeout}}
+				r.AgentClock = tc.clock
+				page, err := renderer.render(r)
+				assert.NilError(t, err)
+				text := textOf(page)
+				for _, want := range tc.want {
+					assert.Check(t, strings.Contains(text, want), "%s lacks %q", renderer.name, want)
+				}
+				for _, unwanted := range tc.dontWant {
+					assert.Check(t, !strings.Contains(text, unwanted), "%s has %q", renderer.name, unwanted)
+				}
+			})
+		}
+	}
 }
 
 func TestCompactSamples(t *testing.T) {
