@@ -71,7 +71,11 @@ type Active struct {
 	// (a drill: when its last phase ended).
 	Start, Effective time.Time
 
-	env      fault.Env
+	env fault.Env
+	// mu is held by Start for its whole length and by Revert and Verify while they
+	// work on the action, so a revert never runs beside an injection still going on
+	// (it waits for Start to return, which a cancelled context makes quick).
+	mu       sync.Mutex
 	progress map[string]journal.RecordState // per record ID: journaled state
 	verified bool
 }
@@ -137,6 +141,8 @@ func (l *Lifecycle) Plan(ctx context.Context, step string, spec scenario.FaultSp
 // opens when the first change begins. When Start fails, what it changed is still
 // outstanding: call Revert (a run's abort path does).
 func (l *Lifecycle) Start(ctx context.Context, a *Active) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.Start = time.Now().UTC()
 	sink := a.env.Report()
 	sink.OpenWindow(a.Step, a.Start)
@@ -245,6 +251,7 @@ func (l *Lifecycle) Revert(ctx context.Context, step string) error {
 		if step != "" && a.Step != step {
 			continue
 		}
+		a.mu.Lock()
 		ok := true
 		for i := len(a.Records) - 1; i >= 0; i-- {
 			rec := a.Records[i]
@@ -260,7 +267,11 @@ func (l *Lifecycle) Revert(ctx context.Context, step string) error {
 				errs = append(errs, fmt.Errorf("reverting %s: %w", rec.ID, err))
 			}
 			a.progress[rec.ID] = rs
+			if rs.Outstanding() {
+				ok = false
+			}
 		}
+		a.mu.Unlock()
 		if ok {
 			l.retire(a, time.Now().UTC())
 		}
@@ -285,32 +296,40 @@ func (l *Lifecycle) Verify(ctx context.Context) error {
 	l.mu.Unlock()
 	var errs []error
 	for _, a := range todo {
-		if a.verified {
-			continue
-		}
-		v, ok := a.Action.(fault.Verifier)
-		if !ok {
-			a.verified = true
-			continue
-		}
-		failed := false
-		for _, rec := range a.Records {
-			var last error
-			err := wait.PollUntilContextCancel(ctx, interval, true, func(ctx context.Context) (bool, error) {
-				last = v.Verify(ctx, a.env, rec)
-				return last == nil, nil
-			})
-			if err != nil {
-				if last == nil {
-					last = err
-				}
-				failed = true
-				errs = append(errs, fmt.Errorf("after reverting %s: %w", a.Action.Describe(rec), last))
-				continue
-			}
-			l.logf("verified: %s is reverted", rec.Target)
-		}
-		a.verified = !failed
+		a.mu.Lock()
+		err := l.verifyAction(ctx, a, interval)
+		a.mu.Unlock()
+		errs = append(errs, err)
 	}
+	return errors.Join(errs...)
+}
+
+// verifyAction verifies one settled action's records; a.mu is held.
+func (l *Lifecycle) verifyAction(ctx context.Context, a *Active, interval time.Duration) error {
+	if a.verified {
+		return nil
+	}
+	v, ok := a.Action.(fault.Verifier)
+	if !ok {
+		a.verified = true
+		return nil
+	}
+	var errs []error
+	for _, rec := range a.Records {
+		var last error
+		err := wait.PollUntilContextCancel(ctx, interval, true, func(ctx context.Context) (bool, error) {
+			last = v.Verify(ctx, a.env, rec)
+			return last == nil, nil
+		})
+		if err != nil {
+			if last == nil {
+				last = err
+			}
+			errs = append(errs, fmt.Errorf("after reverting %s: %w", a.Action.Describe(rec), last))
+			continue
+		}
+		l.logf("verified: %s is reverted", rec.Target)
+	}
+	a.verified = len(errs) == 0
 	return errors.Join(errs...)
 }

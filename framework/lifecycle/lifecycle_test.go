@@ -375,3 +375,40 @@ func TestSettleFromJournal(t *testing.T) {
 		})
 	}
 }
+
+// slowFault blocks each Inject until release is closed.
+type slowFault struct {
+	lcFault
+	release chan struct{}
+	started chan struct{}
+	once    sync.Once
+}
+
+func (f *slowFault) Inject(ctx context.Context, env fault.Env, rec fault.Record) error {
+	f.once.Do(func() { close(f.started) })
+	<-f.release
+	return f.lcFault.Inject(ctx, env, rec)
+}
+
+// A Revert that comes while Start is still injecting waits for it, then reverts
+// everything Start injected: nothing is left in effect behind a retired action.
+func TestRevertDuringStartWaitsForIt(t *testing.T) {
+	c := &trace{}
+	f := &slowFault{lcFault: lcFault{trace: c, targets: []string{"a", "b", "c"}}, release: make(chan struct{}), started: make(chan struct{})}
+	w := newLCWorld(t, f)
+	ctx := context.Background()
+	act, err := w.life.Plan(ctx, "step", anySpec{}, time.Minute)
+	assert.NilError(t, err)
+	startDone := make(chan error)
+	go func() { startDone <- w.life.Start(ctx, act) }()
+	<-f.started
+	revertDone := make(chan error)
+	go func() { revertDone <- w.life.Revert(ctx, "") }()
+	time.Sleep(50 * time.Millisecond)
+	close(f.release)
+	assert.NilError(t, <-startDone)
+	assert.NilError(t, <-revertDone)
+	assert.DeepEqual(t, c.get(), []string{"inject a", "inject b", "inject c", "recover c", "recover b", "recover a"})
+	assert.Equal(t, len(w.life.Outstanding()), 0)
+	assert.Equal(t, len(w.stored(t)), 0)
+}

@@ -146,8 +146,13 @@ func done(ctx context.Context, j *journal.Journal, store *Store, rs *journal.Rec
 	if store != nil {
 		errs = append(errs, store.Delete(context.WithoutCancel(ctx), rs.Record.ID))
 	}
-	rs.Last = op
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	if err == nil {
+		// Settled only once both copies say so: a failed delete is tried again (the
+		// revert is idempotent) rather than leaving the stored copy behind.
+		rs.Last = op
+	}
+	return err
 }
 
 // journalFailure records a failed settle attempt; an attempt cut short by
