@@ -353,6 +353,18 @@ func (l *Lease) renew(ctx context.Context) error {
 	return nil
 }
 
+// Abandon stops renewing and leaves the lease in place, to expire after its
+// duration: what a run does when it leaves something broken, so that no other run
+// starts on the cluster before `gameday recover` has settled it (recover frees the
+// lease of a dead run it recovered). It is idempotent; Release after it is a no-op.
+func (l *Lease) Abandon() {
+	l.stopOnce.Do(func() { close(l.stop) })
+	<-l.done
+	l.mu.Lock()
+	l.released = true
+	l.mu.Unlock()
+}
+
 // Release stops renewing and deletes the lease if it is still ours; a lease taken
 // over or already gone is left alone. It is idempotent. Give it a context that is not
 // cancelled yet (on Ctrl-C, a fresh one with a timeout): if the delete fails, the

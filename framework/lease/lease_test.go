@@ -429,3 +429,20 @@ func eventually(cond func() bool) bool {
 	}
 	return false
 }
+
+// A run that leaves something broken abandons its lease: it stays, naming the run,
+// so the next run is refused until it expires or recover frees it.
+func TestAbandonLeavesTheLease(t *testing.T) {
+	t.Parallel()
+	cs := newClient()
+	l, err := acquire(t, cs, us, at(t0))
+	assert.NilError(t, err)
+	l.Abandon()
+	l.Abandon()
+	assert.NilError(t, l.Release(context.Background()), "release after abandon is a no-op")
+	got := get(t, cs, DefaultNamespace, DefaultName)
+	assert.Equal(t, *got.Spec.HolderIdentity, us)
+	_, err = acquire(t, cs, other, at(t0.Add(time.Second)))
+	var held *HeldError
+	assert.Assert(t, errors.As(err, &held), "the next run is refused: %v", err)
+}

@@ -93,16 +93,17 @@ func (r *run) allowedContexts() []string {
 }
 
 // acquireLease takes the cluster's one-run-at-a-time lease; the returned function
-// releases it. Losing the lease mid-run (another process took it over after it
-// expired) aborts the run through abort.
-func (r *run) acquireLease(ctx context.Context, abort context.CancelCauseFunc) (func(), error) {
+// releases it, or, with keep, stops renewing it and leaves it to expire (actions
+// are still in place). Losing the lease mid-run (another process took it over
+// after it expired) aborts the run through abort.
+func (r *run) acquireLease(ctx context.Context, abort context.CancelCauseFunc) (func(keep bool), error) {
 	l, err := lease.Acquire(ctx, r.client, lease.Identity(r.id, r.sc.Metadata.Name))
 	if err != nil {
 		var held *lease.HeldError
 		if errors.As(err, &held) {
-			return func() {}, fmt.Errorf("%w: %w", ErrRefused, err)
+			return func(bool) {}, fmt.Errorf("%w: %w", ErrRefused, err)
 		}
-		return func() {}, fmt.Errorf("taking the cluster lease: %w", err)
+		return func(bool) {}, fmt.Errorf("taking the cluster lease: %w", err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -112,8 +113,12 @@ func (r *run) acquireLease(ctx context.Context, abort context.CancelCauseFunc) (
 		case <-done:
 		}
 	}()
-	return func() {
+	return func(keep bool) {
 		close(done)
+		if keep {
+			l.Abandon()
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = l.Release(ctx)

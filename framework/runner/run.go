@@ -153,7 +153,16 @@ func (r *run) execute(ctx context.Context) (outcome reports.Outcome, abortReason
 	if err != nil {
 		return reports.OutcomeError, "", err.Error()
 	}
-	defer release()
+	defer func() {
+		// A run that leaves an action in place keeps the cluster's lease (it
+		// expires unless renewed, and `gameday recover` frees it once it has
+		// settled the run's records): the next run must not start on a broken cluster.
+		keep := r.life != nil && len(r.life.Outstanding()) > 0
+		if keep {
+			r.progress.Printf("warning: actions are still in place, so the cluster lease is left to expire instead of released (run `gameday recover --run %s`)", r.dir)
+		}
+		release(keep)
+	}()
 	if t := r.sc.Spec.Abort.Timeout; t > 0 {
 		var stop context.CancelFunc
 		runCtx, stop = context.WithTimeoutCause(runCtx, t, fmt.Errorf("the run exceeded abort.timeout (%s)", t))
@@ -162,8 +171,17 @@ func (r *run) execute(ctx context.Context) (outcome reports.Outcome, abortReason
 
 	stopProbes, err := r.prepare(runCtx, cancel)
 	defer func() {
-		// Revert first, then stop the probes, so they see the recovery.
-		r.revertAll(context.WithoutCancel(ctx))
+		// Revert first, then stop the probes, so they see the recovery. On the
+		// abort and error paths a failed revert is part of the result: the report
+		// must say that something is still in place.
+		if err := r.revertAll(context.WithoutCancel(ctx)); err != nil {
+			switch outcome {
+			case reports.OutcomeAborted:
+				abortReason += "; " + err.Error()
+			case reports.OutcomeError:
+				errText += "; " + err.Error()
+			}
+		}
 		stopProbes()
 	}()
 	if err != nil {
