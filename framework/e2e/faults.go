@@ -13,6 +13,7 @@ import (
 
 	"github.com/gameday-dev/gameday/clusters"
 	"github.com/gameday-dev/gameday/framework/fault"
+	"github.com/gameday-dev/gameday/framework/lease"
 	"github.com/gameday-dev/gameday/framework/lifecycle"
 	"github.com/gameday-dev/gameday/framework/scenario"
 )
@@ -103,8 +104,10 @@ func (s *session) lifecycleFor(c *clusters.Cluster, client kubernetes.Interface,
 		return l
 	}
 	l := &lifecycle.Lifecycle{
-		Env:           fault.Env{Cluster: c, Client: client, RunID: s.runID, Sink: s},
-		Store:         &lifecycle.Store{Client: client},
+		Env: fault.Env{Cluster: c, Client: client, RunID: s.runID, Sink: s},
+		// No lease: the records name this process, and recover leaves them alone
+		// while it lives.
+		Store:         &lifecycle.Store{Client: client, Holder: lease.Identity(s.runID, "e2e")},
 		NewAction:     newAction,
 		Logf:          log,
 		RevertTimeout: RevertTimeout, VerifyTimeout: RevertTimeout, VerifyInterval: verifyInterval,

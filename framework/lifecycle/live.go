@@ -41,6 +41,9 @@ type Liveness struct {
 const (
 	LiveByJournalLock = "journal lock"
 	LiveByLease       = "lease"
+	// LiveByHolder: the records name a holder process (an e2e session) that is alive,
+	// or runs on another host where gameday cannot check it.
+	LiveByHolder = "holder process"
 )
 
 // String names the holder and since when, for a person deciding what to do.
@@ -48,6 +51,8 @@ func (l Liveness) String() string {
 	switch l.By {
 	case LiveByJournalLock:
 		return fmt.Sprintf("its journal is locked by %s", l.Holder)
+	case LiveByHolder:
+		return fmt.Sprintf("its records are held by %q, which is still running (or runs on another host)", l.Holder)
 	case LiveByLease:
 		s := fmt.Sprintf("lease %s held by %q", l.Lease, l.Holder)
 		if !l.Since.IsZero() {

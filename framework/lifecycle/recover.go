@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gameday-dev/gameday/framework/fault"
@@ -366,10 +367,37 @@ func (rc *recoverer) leaseLive(ctx context.Context, job *runJob, cluster string)
 		live = &Liveness{By: LiveByLease, Holder: "unknown (" + err.Error() + ")", Lease: cluster}
 	}
 	if live == nil {
+		live = rc.holderLive(cctx, env, job)
+	}
+	if live == nil {
 		return false
 	}
 	job.live, job.liveAt = live, cluster
 	return true
+}
+
+// holderLive reports a store-only run whose records name a holder process (an e2e
+// session, which takes no lease) that is still alive: on this host, its process
+// exists; on another host, gameday cannot tell, so the run counts as live.
+func (rc *recoverer) holderLive(ctx context.Context, env fault.Env, job *runJob) *Liveness {
+	holders, err := (&Store{Client: env.Client}).Holders(ctx)
+	if err != nil {
+		return nil
+	}
+	for _, rs := range job.states {
+		h := holders[rs.Record.ID]
+		m := holderIdentity.FindStringSubmatch(h)
+		if h == "" {
+			continue
+		}
+		if m != nil {
+			if pid, err := strconv.Atoi(m[2]); err == nil && rc.opts.Lease.holderGone(m[1], pid) {
+				continue
+			}
+		}
+		return &Liveness{By: LiveByHolder, Holder: h}
+	}
+	return nil
 }
 
 // scanStores reads the record stores of the clusters and adds the records that no
@@ -557,7 +585,9 @@ func (rc *recoverer) settleRecord(ctx context.Context, job *runJob, rs journal.R
 			res.Outcome = OutcomeFinished
 		}
 	}
-	sctx, cancel := context.WithTimeout(ctx, rc.opts.Timeout)
+	// A record being settled is finished even after a Ctrl-C (half a revert is
+	// worse than none); the loop stops before the next one.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rc.opts.Timeout)
 	defer cancel()
 	err = Settle(sctx, env, j, store, rs, rc.opts.Logf)
 	var stopped *fault.StoppedError

@@ -444,3 +444,40 @@ func TestRecoverStoredRecordsNewestFirst(t *testing.T) {
 	assert.NilError(t, err)
 	assert.DeepEqual(t, outcomes(rep), []string{"reverted node/second", "reverted node/first"})
 }
+
+// An e2e session takes no lease: its stored records name their holder process,
+// and recover leaves them alone while that process lives (or runs elsewhere).
+func TestRecoverStoredRecordsByHolder(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, host string
+		pid        int
+		wantLive   bool
+	}{
+		{name: "holder alive here", host: "here", pid: 4242, wantLive: true},
+		{name: "holder on another host", host: "elsewhere", pid: 1, wantLive: true},
+		{name: "holder gone from here", host: "here", pid: 999},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBed(t)
+			run := "e2e-" + strings.ReplaceAll(tc.name, " ", "-")
+			rec := testRecord(testFaultKind, run, "node/e2e")
+			store := &lifecycle.Store{Client: b.client, Holder: fmt.Sprintf("bob@%s pid %d, run %s, scenario e2e", tc.host, tc.pid, run)}
+			assert.NilError(t, store.Save(context.Background(), rec))
+
+			rep, err := lifecycle.Recover(context.Background(), b.options())
+			assert.NilError(t, err)
+			if tc.wantLive {
+				assert.Assert(t, is.Len(rep.Live, 1))
+				assert.Check(t, is.Equal(rep.Live[0].By, lifecycle.LiveByHolder))
+				assert.Check(t, is.Len(calls.of(run), 0))
+				assert.Check(t, is.DeepEqual(b.storedIDs(), []string{rec.ID}))
+				return
+			}
+			assert.Check(t, is.Len(rep.Live, 0))
+			assert.DeepEqual(t, calls.of(run), []string{"recover node/e2e"})
+			assert.Check(t, is.Len(b.storedIDs(), 0))
+		})
+	}
+}

@@ -26,6 +26,9 @@ const (
 	RecordLabel = "gameday.dev/record"
 	// RunAnnotation names the run a record Secret belongs to.
 	RunAnnotation = "gameday.dev/run"
+	// HolderAnnotation names the process that keeps a record live when no run
+	// lease does (an e2e test): lease.Identity's "user@host pid N, run RUN, ...".
+	HolderAnnotation = "gameday.dev/holder"
 	// PhaseKey is the Secret data key that holds a drill record's phase state
 	// (JSON: phase, done, at), so a recover without the journal resumes right.
 	PhaseKey = "phase.json"
@@ -44,6 +47,10 @@ type Store struct {
 	Client kubernetes.Interface
 	// Namespace holds the Secrets; "" means DefaultNamespace.
 	Namespace string
+	// Holder, when set, is written on every record as HolderAnnotation: the process
+	// whose life keeps the records live for `gameday recover` when no run lease
+	// names their run (an e2e session takes no lease).
+	Holder string
 }
 
 func (s *Store) namespace() string {
@@ -94,6 +101,9 @@ func (s *Store) save(ctx context.Context, rec fault.Record, phase []byte) error 
 	if phase != nil {
 		secret.Data[PhaseKey] = phase
 	}
+	if s.Holder != "" {
+		secret.Annotations[HolderAnnotation] = s.Holder
+	}
 	secrets := s.Client.CoreV1().Secrets(ns)
 	_, err := secrets.Create(ctx, secret, metav1.CreateOptions{FieldManager: "gameday"})
 	if apierrors.IsNotFound(err) {
@@ -132,6 +142,28 @@ func (s *Store) List(ctx context.Context) ([]fault.Record, error) {
 		recs = append(recs, st.Record)
 	}
 	return recs, nil
+}
+
+// Holders maps each stored record's ID to its HolderAnnotation, for the records
+// that have one.
+func (s *Store) Holders(ctx context.Context) (map[string]string, error) {
+	ns := s.namespace()
+	list, err := s.Client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: RecordLabel + "=true"})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing stored records in %s: %w", ns, err)
+	}
+	out := map[string]string{}
+	for _, sec := range list.Items {
+		if h := sec.Annotations[HolderAnnotation]; h != "" {
+			if rec, err := fault.ParseRecord(string(sec.Data[RecordKey])); err == nil {
+				out[rec.ID] = h
+			}
+		}
+	}
+	return out, nil
 }
 
 // States is List with each record's state as far as the cluster knows it: planned,
