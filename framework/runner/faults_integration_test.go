@@ -90,10 +90,18 @@ func TestIntegrationNodeLoss(t *testing.T) {
 		assert.Assert(t, *f.MTTD >= 0 && *f.MTTD < noticed+time.Second, "%s: MTTD %s, NotReady after %s", name, *f.MTTD, noticed)
 		// MTTR: traffic stops failing once the endpoints of the lost node's pods are
 		// removed, which the node lifecycle controller does when it marks the node
-		// NotReady. Cluster timestamps have one-second resolution.
+		// NotReady (cluster timestamps have one-second resolution); bringing the node
+		// back can fail a few more requests, and MTTR covers every outage of the
+		// fault's range (docs/scoring.md), so it ends no later than a healthy window
+		// after the revert.
 		assert.Assert(t, f.Recovered, "%s: not recovered", name)
-		assert.Assert(t, *f.MTTR >= noticed-2*time.Second && *f.MTTR <= noticed+20*time.Second,
-			"%s: MTTR %s, but the node went NotReady after %s", name, *f.MTTR, noticed)
+		effective := f.Window.Effective
+		if effective.IsZero() {
+			effective = f.Window.Start
+		}
+		latest := f.Window.End.Sub(effective) + 5*time.Second + 20*time.Second
+		assert.Assert(t, *f.MTTR >= noticed-2*time.Second && *f.MTTR <= latest,
+			"%s: MTTR %s, but the node went NotReady after %s and was back %s after injection", name, *f.MTTR, noticed, f.Window.End.Sub(effective))
 		t.Logf("%s: MTTD %s, MTTR %s, %d of %d samples failed in the window", name, *f.MTTD, *f.MTTR, f.Failed, f.Samples)
 	}
 	// Reverted: the node is back and Ready, and no fault marker is left.
