@@ -143,6 +143,10 @@ func withDefaults(o Options) Options {
 	return o
 }
 
+// abortVerifyTimeout bounds checking, after an abort or an error, that what was
+// reverted came back.
+const abortVerifyTimeout = 2 * time.Minute
+
 // execute runs everything between connecting and scoring. Faults are reverted
 // before it returns, whatever happens.
 func (r *run) execute(ctx context.Context) (outcome reports.Outcome, abortReason, errText string) {
@@ -174,7 +178,15 @@ func (r *run) execute(ctx context.Context) (outcome reports.Outcome, abortReason
 		// Revert first, then stop the probes, so they see the recovery. On the
 		// abort and error paths a failed revert is part of the result: the report
 		// must say that something is still in place.
-		if err := r.revertAll(context.WithoutCancel(ctx)); err != nil {
+		err := r.revertAll(context.WithoutCancel(ctx))
+		if err == nil && (outcome == reports.OutcomeAborted || outcome == reports.OutcomeError) {
+			// The success path verifies in verifyHealthy; an aborted or failed run
+			// still says whether what it reverted came back.
+			vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortVerifyTimeout)
+			err = r.life.Verify(vctx)
+			cancel()
+		}
+		if err != nil {
 			switch outcome {
 			case reports.OutcomeAborted:
 				abortReason += "; " + err.Error()
