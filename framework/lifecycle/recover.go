@@ -498,12 +498,17 @@ func (rc *recoverer) staleCopy(ctx context.Context, env fault.Env, rec fault.Rec
 // checkForget makes sure every Forget ID is an outstanding record found.
 func (rc *recoverer) checkForget() error {
 	for _, id := range rc.opts.Forget {
-		found := false
+		var owner *runJob
 		for _, job := range rc.order {
-			found = found || slices.ContainsFunc(job.states, func(rs journal.RecordState) bool { return rs.Record.ID == id })
+			if slices.ContainsFunc(job.states, func(rs journal.RecordState) bool { return rs.Record.ID == id }) {
+				owner = job
+			}
 		}
-		if !found {
+		switch {
+		case owner == nil:
 			return fmt.Errorf("%w: --forget %s: no outstanding record has that ID (in the journals read and the clusters checked)", ErrInvalidRecover, id)
+		case owner.live != nil && !rc.opts.IncludeLive:
+			return fmt.Errorf("%w: --forget %s: it belongs to run %s, which is live (%s); it is the run's to settle", ErrInvalidRecover, id, owner.runID, owner.live)
 		}
 	}
 	return nil

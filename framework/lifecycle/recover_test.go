@@ -254,6 +254,10 @@ func TestRecoverSkipsRunWithHeldJournalLock(t *testing.T) {
 			assert.Check(t, is.Equal(b.leaseHolder(), "alice@here pid 4242, run "+run+", scenario test"), "a live run's lease is never broken")
 			assert.Check(t, is.Len(rep.Released, 0))
 			if !includeLive {
+				forget := opts
+				forget.Forget = []string{fault.RecordID(run, "step", "node/live")}
+				_, err := lifecycle.Recover(context.Background(), forget)
+				assert.Check(t, errors.Is(err, lifecycle.ErrInvalidRecover) && strings.Contains(fmt.Sprint(err), "which is live"), "forgetting a live run's record: %v", err)
 				assert.Check(t, is.Len(rep.Results, 0))
 				assert.Check(t, is.Len(calls.of(run), 0), "nothing reverted")
 				assert.Check(t, is.Len(outstanding(t, filepath.Join(b.runs, run)), 1))
