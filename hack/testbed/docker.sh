@@ -71,3 +71,17 @@ if ! privileged_ok; then
   privileged_ok || die "privileged containers still fail after installing the runtime wrapper: $(docker run --rm --privileged gameday/probe:busybox true 2>&1 | tail -1)"
 fi
 log "docker $(docker version --format '{{.Server.Version}}') runs privileged containers"
+
+# kind's known issue: each node's kubelet, kube-proxy and flannel use inotify
+# instances, and the default 128 per user runs out with two clusters up (a kept
+# e2e cluster and the three-control-plane one: kube-proxy then fails with "too
+# many open files"). Raise the limits kind's docs recommend, never lower them.
+raise_sysctl() {
+  local key=$1 want=$2 have
+  have=$(sysctl -n "$key" 2>/dev/null || echo 0)
+  if [ "$have" -lt "$want" ]; then
+    sysctl -q -w "$key=$want" >/dev/null 2>&1 && log "raised $key from $have to $want" || log "warning: could not raise $key (have $have, kind wants $want)"
+  fi
+}
+raise_sysctl fs.inotify.max_user_instances 512
+raise_sysctl fs.inotify.max_user_watches 524288
