@@ -174,7 +174,8 @@ type Observation struct {
 	At     time.Time `json:"at"`     // when it was seen
 	Source string    `json:"source"` // where it was seen, e.g. "node/kind-worker .status.conditions[Ready]"
 	// Step and After relate the observation to the fault step it followed:
-	// After is the time Kubernetes took to notice (e.g. nodeNotReadyAfter).
+	// After is the time Kubernetes took to notice, from when the fault took effect
+	// (docs/scoring.md, Observations).
 	Step   string         `json:"step,omitempty"`
 	After  *time.Duration `json:"afterNs,omitempty"`
 	Detail string         `json:"detail,omitempty"`

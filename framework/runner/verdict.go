@@ -31,7 +31,12 @@ func (r *run) fill(ctx context.Context, rep *reports.Report) {
 		o := &rep.Observations[i]
 		for _, w := range windows {
 			if w.Name == o.Step {
-				after := o.At.Sub(w.Start)
+				// From when the fault took effect, as MTTD and MTTR are.
+				from := w.Start
+				if !w.Effective.IsZero() {
+					from = w.Effective
+				}
+				after := o.At.Sub(from)
 				o.After = &after
 			}
 		}
