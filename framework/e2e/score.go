@@ -45,7 +45,6 @@ func (s *session) score(slo string, objective float64, healthyWindow time.Durati
 	var windows []score.Window
 	for _, w := range s.windows {
 		if !w.Start.Before(since) {
-			w.Effective = s.effective[w.Name]
 			windows = append(windows, w)
 		}
 	}

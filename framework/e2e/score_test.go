@@ -185,7 +185,7 @@ func TestScoreFromEffectAndFailingAtInjection(t *testing.T) {
 	t.Parallel()
 	ctx, start := syntheticRun(t)
 	s, _ := sessionFrom(ctx)
-	s.effective = map[string]time.Time{"lose": start.Add(11 * time.Second)}
+	s.windows[0].Effective = start.Add(11 * time.Second)
 	res, err := Score(ctx, "http", 0.9, 5*time.Second)
 	assert.NilError(t, err)
 	assert.Equal(t, *res.Faults[0].MTTD, time.Second, "from the effect at 11s, not the start at 10s")
@@ -193,7 +193,7 @@ func TestScoreFromEffectAndFailingAtInjection(t *testing.T) {
 	// A fault injected while the probe already failed (from 12s).
 	s.mu.Lock()
 	s.windows[0].Start = start.Add(13 * time.Second)
-	s.effective = map[string]time.Time{"lose": start.Add(14 * time.Second)}
+	s.windows[0].Effective = start.Add(14 * time.Second)
 	s.mu.Unlock()
 	res, err = Score(ctx, "http", 0.9, 5*time.Second)
 	assert.NilError(t, err)

@@ -90,7 +90,6 @@ type session struct {
 	lifecycles map[string]*lifecycle.Lifecycle // by cluster name: runs the faults
 	actions    []*lifecycle.Active             // every action started, in order
 	windows    []score.Window
-	effective  map[string]time.Time
 	figures    []reports.Figure
 	notes      []reports.Observation
 }

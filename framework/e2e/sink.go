@@ -21,10 +21,11 @@ func (s *session) OpenWindow(name string, start time.Time) {
 func (s *session) Effective(name string, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.effective == nil {
-		s.effective = map[string]time.Time{}
+	for i := range s.windows {
+		if s.windows[i].Name == name && s.windows[i].End.IsZero() {
+			s.windows[i].Effective = at
+		}
 	}
-	s.effective[name] = at
 }
 
 // CloseWindow ends a window once its fault is reverted.

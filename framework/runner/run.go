@@ -45,12 +45,9 @@ type run struct {
 
 	mu           sync.Mutex
 	windows      []score.Window
-	effective    map[string]time.Time // window name -> when its fault took effect
 	steps        []reports.Step
 	observations []reports.Observation
 	figures      []reports.Figure
-	currentStep  string
-	stepStart    time.Time
 }
 
 // Run runs one scenario to the end and returns its result. A nil error with a

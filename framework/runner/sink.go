@@ -21,10 +21,11 @@ func (r *run) OpenWindow(name string, start time.Time) {
 func (r *run) Effective(name string, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.effective == nil {
-		r.effective = map[string]time.Time{}
+	for i := range r.windows {
+		if r.windows[i].Name == name && r.windows[i].End.IsZero() {
+			r.windows[i].Effective = at
+		}
 	}
-	r.effective[name] = at
 }
 
 // CloseWindow sets a window's end when its action is settled.

@@ -16,9 +16,6 @@ import (
 func (r *run) runStep(ctx context.Context, step *scenario.Step) error {
 	r.progress.Phase("step " + step.Name)
 	rs := reports.Step{Name: step.Name, Start: time.Now().UTC()}
-	r.mu.Lock()
-	r.currentStep, r.stepStart = step.Name, rs.Start
-	r.mu.Unlock()
 	var err error
 	switch {
 	case step.SteadyState != nil:

@@ -20,9 +20,6 @@ import (
 func (r *run) fill(ctx context.Context, rep *reports.Report) {
 	r.mu.Lock()
 	windows := append([]score.Window(nil), r.windows...)
-	for i := range windows {
-		windows[i].Effective = r.effective[windows[i].Name]
-	}
 	rep.Steps = append([]reports.Step(nil), r.steps...)
 	rep.Observations = append([]reports.Observation(nil), r.observations...)
 	r.mu.Unlock()
